@@ -1,0 +1,58 @@
+"""TFDSExampleGen: a TFDS dataset in, TFX's own `Examples` artifact out.
+
+It prepares the dataset with TFDS (downloading it if it is not already in `data_dir`) and
+writes the train and eval splits as gzipped TFRecords of tf.train.Example in TFX's split
+layout (`Split-train/`, `Split-eval/`), so that every standard component downstream reads
+them as if a stock ExampleGen had written them.
+"""
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.tfds_example_gen import executor
+from models import features
+
+
+class TFDSExampleGenSpec(types.ComponentSpec):
+    PARAMETERS = {
+        # A TFDS name as tfds.builder takes it: "oxford_iiit_pet", "name/config:1.2.0".
+        "dataset": ExecutionParameter(type=str),
+        # Where TFDS keeps prepared datasets; empty means TFDS's default.
+        "data_dir": ExecutionParameter(type=str, optional=True),
+        # TFDS split expressions, e.g. "train[:90%]".
+        "train_split": ExecutionParameter(type=str),
+        "eval_split": ExecutionParameter(type=str),
+        # The dataset's own names of the image and mask features; they are written under
+        # the project's feature keys (models/features.py).
+        "image_key": ExecutionParameter(type=str, optional=True),
+        "mask_key": ExecutionParameter(type=str, optional=True),
+    }
+    INPUTS = {}
+    OUTPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
+
+
+class TFDSExampleGen(base_component.BaseComponent):
+    SPEC_CLASS = TFDSExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        dataset: str,
+        train_split: str = "train",
+        eval_split: str = "test",
+        data_dir: str | None = None,
+        image_key: str = features.IMAGE_KEY,
+        mask_key: str = features.MASK_KEY,
+    ):
+        spec = TFDSExampleGenSpec(
+            dataset=dataset,
+            data_dir=data_dir or "",
+            train_split=train_split,
+            eval_split=eval_split,
+            image_key=image_key,
+            mask_key=mask_key,
+            examples=types.Channel(type=standard_artifacts.Examples),
+        )
+        super().__init__(spec=spec)

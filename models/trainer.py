@@ -1,0 +1,187 @@
+"""The Trainer component's run_fn: input pipeline, training loop and exported signatures.
+
+The exported SavedModel has three signatures:
+- `serving_default`: a batch of encoded images (JPEG, PNG, GIF or BMP bytes) ->
+  `probabilities` [N, S, S, C] and `class_ids` [N, S, S] at the model's resolution
+  S x S (the Transform image size), plus each image's original `height` and `width`.
+- `segment_image`: one encoded image -> `probabilities` [H, W, C] and `class_ids` [H, W]
+  at the image's own resolution (probabilities resized bilinearly, then argmax).
+- `serving_examples` / `transform_features`: serialized tf.Examples in the ingestion
+  schema -> predictions / transformed features, for the Evaluator.
+"""
+
+import math
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras
+from absl import logging
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+from models import features, losses, preprocessing, unet
+
+
+def run_fn(fn_args: tfx.components.FnArgs):
+    config = dict(fn_args.custom_config or {})
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    image_shape = tf_transform_output.transformed_feature_spec()[
+        features.TRANSFORMED_IMAGE_KEY
+    ].shape
+    image_size = int(image_shape[0])
+    class_names = features.class_names(config["class_mode"])
+    batch_size = int(config["batch_size"])
+
+    train_examples = _load_examples(fn_args.train_files, fn_args.data_accessor, tf_transform_output)
+    eval_examples = _load_examples(fn_args.eval_files, fn_args.data_accessor, tf_transform_output)
+    num_train = _count(train_examples)
+    epochs = int(config["epochs"])
+    steps_per_epoch = max(1, math.ceil(num_train / batch_size))
+    if fn_args.train_steps:  # An explicit step budget wins; it is split into the epochs.
+        steps_per_epoch = max(1, math.ceil(fn_args.train_steps / epochs))
+    logging.info(
+        "Training on %d examples: %d epochs of %d steps, batch %d, image %dx%d, classes %s.",
+        num_train,
+        epochs,
+        steps_per_epoch,
+        batch_size,
+        image_size,
+        image_size,
+        class_names,
+    )
+
+    train_dataset = _batches(train_examples, batch_size, training=bool(config.get("augment", True)))
+    eval_dataset = _batches(eval_examples, batch_size, training=False)
+
+    model = unet.build_unet(
+        image_size=image_size,
+        num_classes=len(class_names),
+        alpha=float(config["alpha"]),
+        encoder_weights=config["encoder_weights"],
+        decoder_filters=tuple(config["decoder_filters"]),
+        batchnorm_momentum=float(config["batchnorm_momentum"]),
+    )
+    learning_rate = tf_keras.optimizers.schedules.CosineDecay(
+        float(config["learning_rate"]), decay_steps=epochs * steps_per_epoch, alpha=0.05
+    )
+    model.compile(
+        optimizer=tf_keras.optimizers.Adam(learning_rate),
+        loss=losses.get_loss(config["loss"]),
+        metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy")],
+    )
+    model.fit(
+        train_dataset,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=eval_dataset,
+        callbacks=[
+            tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")
+        ],
+        verbose=2,
+    )
+    export_model(model, tf_transform_output, image_size, fn_args.serving_model_dir)
+
+
+def _load_examples(file_pattern, data_accessor, tf_transform_output):
+    """Transformed examples, one by one, parsed once and cached in memory."""
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(batch_size=64, num_epochs=1, shuffle=False),
+        tf_transform_output.transformed_metadata.schema,
+    )
+    dataset = dataset.map(
+        lambda batch: (batch[features.TRANSFORMED_IMAGE_KEY], batch[features.TRANSFORMED_MASK_KEY]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return dataset.unbatch().cache()
+
+
+def _count(dataset):
+    # Reading the split once also fills the cache.
+    return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def _batches(examples, batch_size, training):
+    if training:
+        examples = examples.shuffle(2048, reshuffle_each_iteration=True).repeat()
+        examples = examples.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return examples.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
+
+
+def augment(image, mask):
+    """Random flips and photometric jitter; geometry is applied to image and mask alike."""
+    flip = tf.random.uniform([]) < 0.5
+    image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+    mask = tf.cond(
+        flip, lambda: tf.image.flip_left_right(mask[..., tf.newaxis])[..., 0], lambda: mask
+    )
+    # Images are in [-1, 1]: jitter contrast and brightness there and clip back.
+    contrast = tf.random.uniform([], 0.7, 1.3)
+    brightness = tf.random.uniform([], -0.2, 0.2)
+    mean = tf.reduce_mean(image)
+    image = tf.clip_by_value((image - mean) * contrast + mean + brightness, -1.0, 1.0)
+    return image, mask
+
+
+def export_model(model, tf_transform_output, image_size, serving_model_dir):
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    raw_feature_spec = tf_transform_output.raw_feature_spec()
+
+    def predict(images):
+        probabilities = model(images, training=False)
+        return {
+            features.PROBABILITIES_OUTPUT: probabilities,
+            features.CLASS_IDS_OUTPUT: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def serve_image_bytes(images):
+        def decode_one(encoded):
+            decoded = preprocessing.decode_image(encoded)
+            model_input = preprocessing.image_to_model_input(decoded, image_size)
+            return model_input, tf.shape(decoded)[:2]
+
+        model_inputs, sizes = tf.map_fn(
+            decode_one,
+            images,
+            fn_output_signature=(
+                tf.TensorSpec([image_size, image_size, 3], tf.float32),
+                tf.TensorSpec([2], tf.int32),
+            ),
+        )
+        outputs = predict(model_inputs)
+        outputs.update(height=sizes[:, 0], width=sizes[:, 1])
+        return outputs
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="image")])
+    def segment_image(image):
+        decoded = preprocessing.decode_image(image)
+        model_input = preprocessing.image_to_model_input(decoded, image_size)
+        probabilities = model(model_input[tf.newaxis], training=False)
+        full_size = tf.image.resize(probabilities, tf.shape(decoded)[:2], method="bilinear")[0]
+        return {
+            features.PROBABILITIES_OUTPUT: full_size,
+            features.CLASS_IDS_OUTPUT: tf.argmax(full_size, axis=-1, output_type=tf.int32),
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve_examples(serialized_examples):
+        image_spec = {features.IMAGE_KEY: raw_feature_spec[features.IMAGE_KEY]}
+        parsed = tf.io.parse_example(serialized_examples, image_spec)
+        return serve_image_bytes(tf.reshape(parsed[features.IMAGE_KEY], [-1]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(serialized_examples):
+        parsed = tf.io.parse_example(serialized_examples, raw_feature_spec)
+        return model.tft_layer(parsed)
+
+    signatures = {
+        "serving_default": serve_image_bytes,
+        "segment_image": segment_image,
+        "serving_examples": serve_examples,
+        "transform_features": transform_features,
+    }
+    model.save(serving_model_dir, save_format="tf", signatures=signatures)
+    logging.info(
+        "Exported the model with signatures %s to %s.", sorted(signatures), serving_model_dir
+    )

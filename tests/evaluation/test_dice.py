@@ -1,0 +1,425 @@
+"""Tests for evaluation/dice.py: numpy helpers and the native TFMA metric."""
+
+import json
+import math
+
+import apache_beam as beam
+import numpy as np
+import pytest
+import tensorflow as tf
+from apache_beam.testing import util as beam_util
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tensorflow_model_analysis import constants
+from tensorflow_model_analysis.api import model_eval_lib
+from tensorflow_model_analysis.evaluators import (
+    metrics_plots_and_validations_evaluator as evaluator_lib,
+)
+from tensorflow_model_analysis.evaluators import metrics_validator
+from tensorflow_model_analysis.extractors import (
+    example_weights_extractor,
+    features_extractor,
+    labels_extractor,
+    materialized_predictions_extractor,
+    slice_key_extractor,
+    unbatch_extractor,
+)
+from tensorflow_model_analysis.metrics import metric_specs, metric_types, metric_util
+from tensorflow_model_analysis.proto import config_pb2
+from tfx_bsl.tfxio import test_util as tfxio_test_util
+
+from evaluation import dice
+
+CLASS_NAMES = ["pet", "background", "border"]
+METRIC_CONFIG_JSON = json.dumps({"class_names": CLASS_NAMES})
+
+
+# ---------------------------------------------------------------------------
+# numpy helpers
+# ---------------------------------------------------------------------------
+
+# 3x3 masks with 4 classes; class 3 appears in neither.
+TRUE_3X3 = np.array([[0, 0, 1], [0, 1, 1], [2, 2, 2]])
+PRED_3X3 = np.array([[0, 1, 1], [0, 1, 1], [2, 2, 0]])
+# Counted by hand, cell by cell:
+#   class 0: true {00, 01, 10} = 3, pred {00, 10, 22} = 3, both {00, 10} = 2
+#   class 1: true {02, 11, 12} = 3, pred {01, 02, 11, 12} = 4, both = 3
+#   class 2: true {20, 21, 22} = 3, pred {20, 21} = 2, both = 2
+#   class 3: 0, 0, 0
+
+
+def test_confusion_counts_by_hand():
+    intersection, true_size, predicted_size = dice.confusion_counts(
+        TRUE_3X3, PRED_3X3, num_classes=4
+    )
+    np.testing.assert_array_equal(intersection, [2, 3, 2, 0])
+    np.testing.assert_array_equal(true_size, [3, 3, 3, 0])
+    np.testing.assert_array_equal(predicted_size, [3, 4, 2, 0])
+    assert intersection.dtype == np.int64
+
+
+def test_confusion_counts_accepts_trailing_channel_axis():
+    counts = dice.confusion_counts(TRUE_3X3[..., None], PRED_3X3, num_classes=4)
+    np.testing.assert_array_equal(counts[0], [2, 3, 2, 0])
+
+
+def test_confusion_counts_rejects_out_of_range_ids():
+    with pytest.raises(ValueError):
+        dice.confusion_counts(TRUE_3X3, PRED_3X3, num_classes=2)
+
+
+def test_dice_and_mean_by_hand():
+    per_class = dice.dice_from_counts([2, 3, 2, 0], [3, 3, 3, 0], [3, 4, 2, 0])
+    # 2*2/(3+3), 2*3/(3+4), 2*2/(3+2), 0/0
+    np.testing.assert_allclose(per_class[:3], [4 / 6, 6 / 7, 4 / 5])
+    assert math.isnan(per_class[3])
+    # The absent class is left out: (4/6 + 6/7 + 4/5) / 3 = 244/315.
+    assert dice.mean_dice(per_class) == pytest.approx(244 / 315)
+    assert dice.mean_dice(per_class) == pytest.approx(0.7746032)
+
+
+def test_dice_edge_cases():
+    # Present in only one of the two: Dice 0, not NaN.
+    np.testing.assert_array_equal(dice.dice_from_counts([0, 0], [5, 0], [0, 5]), [0, 0])
+    assert math.isnan(dice.mean_dice([np.nan, np.nan]))
+
+
+# ---------------------------------------------------------------------------
+# TFMA metric
+# ---------------------------------------------------------------------------
+
+
+def _probabilities(class_ids, num_classes=3):
+    """Softmax-like scores whose argmax is class_ids."""
+    scores = np.full(class_ids.shape + (num_classes,), 0.1, dtype=np.float32)
+    np.put_along_axis(scores, class_ids[..., None], 0.8, axis=-1)
+    return scores
+
+
+# Two 2x2 examples; labels as TFMA gives them with the dict-form label_keys
+# {"probabilities": "mask_xf"}, one [H, W] and one [H, W, 1].
+LABELS_1 = np.array([[0, 0], [0, 0]])
+PRED_1 = np.array([[0, 0], [0, 1]])
+LABELS_2 = np.array([[1, 1], [1, 2]])[..., None]
+PRED_2 = np.array([[1, 1], [0, 2]])
+EXAMPLES = [
+    {
+        "labels": {"probabilities": LABELS_1},
+        "predictions": {"probabilities": _probabilities(PRED_1)},
+        "example_weights": np.array([1.0]),
+    },
+    {
+        "labels": {"probabilities": LABELS_2},
+        "predictions": {"probabilities": _probabilities(PRED_2)},
+        "example_weights": np.array([1.0]),
+    },
+]
+# Summed over both examples by hand (intersection, |T|, |P|):
+#   pet:        3, 4+0, 3+1  -> 2*3/8 = 0.75
+#   background: 2, 0+3, 1+2  -> 2*2/6 = 0.666667
+#   border:     1, 0+1, 0+1  -> 2*1/2 = 1.0
+#   mean_dice = (0.75 + 2/3 + 1) / 3 = 29/36
+EXPECTED = {
+    "dice_pet": 0.75,
+    "dice_background": 2 / 3,
+    "dice_border": 1.0,
+    "mean_dice": 29 / 36,
+}
+# A mean of per-example scores would give something else, e.g. pet:
+# example 1 -> 2*3/(4+3) = 6/7, example 2 -> 0/(0+1) = 0, mean 3/7.
+PER_EXAMPLE_MEAN_PET = 3 / 7
+
+
+def _check_combiner(computation, examples, expected, not_expected_pet=None):
+    """Runs a computation's CombineFn in a Beam pipeline and checks its output.
+
+    The check runs inside the pipeline (Beam pickles it, so it cannot hand
+    values back through a closure).
+    """
+
+    def check(outputs):
+        try:
+            assert len(outputs) == 1
+            slice_key, metrics = outputs[0]
+            assert slice_key == ()
+            assert set(metrics) == set(computation.keys)
+            got = {k.name: v for k, v in metrics.items()}
+            assert got == pytest.approx(expected)
+            if not_expected_pet is not None:
+                assert got["dice_pet"] != pytest.approx(not_expected_pet)
+        except AssertionError as err:
+            raise beam_util.BeamAssertException(err)
+
+    with beam.Pipeline() as pipeline:
+        result = (
+            pipeline
+            | "Create" >> beam.Create(examples)
+            | "Process" >> beam.Map(metric_util.to_standard_metric_inputs)
+            | "AddSlice" >> beam.Map(lambda x: ((), x))
+            | "ComputeMetric" >> beam.CombinePerKey(computation.combiner)
+        )
+        beam_util.assert_that(result, check)
+
+
+def test_metric_is_exact_over_the_split():
+    metric = dice.DiceCoefficient(class_names=CLASS_NAMES)
+    (computation,) = metric.computations(output_names=["probabilities"])
+    assert [k.name for k in computation.keys] == list(EXPECTED)
+    assert all(k.output_name == "probabilities" for k in computation.keys)
+
+    _check_combiner(computation, EXAMPLES, EXPECTED, not_expected_pet=PER_EXAMPLE_MEAN_PET)
+
+    # The hand-computed numbers agree with the numpy helpers on all pixels.
+    counts = dice.confusion_counts(
+        np.concatenate([LABELS_1.ravel(), LABELS_2.ravel()]),
+        np.concatenate([PRED_1.ravel(), PRED_2.ravel()]),
+        num_classes=3,
+    )
+    assert dice.mean_dice(dice.dice_from_counts(*counts)) == pytest.approx(29 / 36)
+
+
+def test_metric_handles_unnamed_output_and_batched_input():
+    # No MetricsSpec.output_names: TFMA passes output_name="" and the values
+    # are still {"probabilities": ...}; a batch of both examples gives the same
+    # sums as the two examples one by one.
+    metric = dice.DiceCoefficient(class_names=CLASS_NAMES)
+    (computation,) = metric.computations()
+    batch = {
+        "labels": {"probabilities": np.stack([LABELS_1[..., None], LABELS_2])},
+        "predictions": {
+            "probabilities": np.stack([_probabilities(PRED_1), _probabilities(PRED_2)])
+        },
+        "example_weights": np.array([1.0, 1.0]),
+    }
+    _check_combiner(computation, [batch], EXPECTED)
+
+
+def test_metric_reads_its_own_model_with_a_baseline():
+    # With a baseline, TFMA keys predictions by model name; labels are shared.
+    metric = dice.DiceCoefficient(class_names=CLASS_NAMES)
+    computations = metric.computations(
+        model_names=["candidate", "baseline"], output_names=["probabilities"]
+    )
+    inputs = metric_util.to_standard_metric_inputs(
+        {
+            "labels": {"probabilities": LABELS_1},
+            "predictions": {
+                "candidate": {"probabilities": _probabilities(LABELS_1)},  # perfect
+                "baseline": {"probabilities": _probabilities(PRED_1)},
+            },
+        }
+    )
+    got = {}
+    for computation in computations:
+        combiner = computation.combiner
+        accumulator = combiner.add_input(combiner.create_accumulator(), inputs)
+        got.update(combiner.extract_output(accumulator))
+    by_name = {(k.model_name, k.name): v for k, v in got.items()}
+    assert by_name[("candidate", "dice_pet")] == 1.0
+    assert by_name[("baseline", "dice_pet")] == pytest.approx(6 / 7)
+    assert math.isnan(by_name[("baseline", "dice_border")])
+    assert by_name[("baseline", "mean_dice")] == pytest.approx((6 / 7 + 0) / 2)
+
+
+# ---------------------------------------------------------------------------
+# Config round trip and thresholds
+# ---------------------------------------------------------------------------
+
+
+def _threshold(lower_bound):
+    return config_pb2.MetricThreshold(
+        value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": lower_bound}),
+        change_threshold=config_pb2.GenericChangeThreshold(
+            direction=config_pb2.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -1e-10},
+        ),
+    )
+
+
+def _eval_config(metrics_spec):
+    label_keys = {"probabilities": "mask_xf"}
+    return config_pb2.EvalConfig(
+        model_specs=[
+            config_pb2.ModelSpec(name="candidate", label_keys=label_keys),
+            config_pb2.ModelSpec(name="baseline", label_keys=label_keys, is_baseline=True),
+        ],
+        metrics_specs=[metrics_spec],
+    )
+
+
+def test_metric_config_round_trip():
+    config = config_pb2.MetricConfig(
+        class_name="DiceCoefficient", module="evaluation.dice", config=METRIC_CONFIG_JSON
+    )
+    metric = metric_specs.metric_instance(config)
+    assert isinstance(metric, dice.DiceCoefficient)
+    assert metric.get_config() == {"class_names": CLASS_NAMES, "name": "dice"}
+
+    # specs_from_metrics serialises without `module`; that resolves because the
+    # class is registered once evaluation.dice is imported.
+    specs = metric_specs.specs_from_metrics([dice.DiceCoefficient(CLASS_NAMES, name="d")])
+    (config,) = [m for s in specs for m in s.metrics if m.class_name == "DiceCoefficient"]
+    assert not config.module
+    metric = metric_specs.metric_instance(config)
+    assert isinstance(metric, dice.DiceCoefficient)
+    (computation,) = metric.computations()
+    assert [k.name for k in computation.keys] == ["d_pet", "d_background", "d_border", "mean_d"]
+
+
+def test_threshold_on_metric_config_attaches_to_mean_dice():
+    spec = config_pb2.MetricsSpec(
+        metrics=[
+            config_pb2.MetricConfig(
+                class_name="DiceCoefficient",
+                module="evaluation.dice",
+                config=METRIC_CONFIG_JSON,
+                threshold=_threshold(0.5),
+            )
+        ],
+        # TFMA fills model_names in from the model specs before evaluating.
+        model_names=["candidate", "baseline"],
+    )
+    eval_config = _eval_config(spec)
+
+    computed = {
+        k
+        for c in metric_specs.to_computations(eval_config.metrics_specs, eval_config)
+        for k in c.keys
+    }
+    thresholds = metric_specs.metric_thresholds_from_metrics_specs(
+        eval_config.metrics_specs, eval_config
+    )
+    assert {k.name for k in thresholds} == {"mean_dice"}
+    for key in thresholds:
+        assert key._replace(is_diff=False) in computed
+
+    def validate(candidate_mean, baseline_mean):
+        mean = metric_types.MetricKey("mean_dice", model_name="candidate")
+        base = mean._replace(model_name="baseline")
+        metrics = {
+            mean: candidate_mean,
+            base: baseline_mean,
+            mean.make_diff_key(): candidate_mean - baseline_mean,
+        }
+        return metrics_validator.validate_metrics(((), metrics), eval_config).validation_ok
+
+    assert validate(0.8, 0.7)
+    assert not validate(0.4, 0.3)  # below the lower bound
+    assert not validate(0.8, 0.9)  # worse than the baseline
+
+
+def test_metrics_spec_thresholds_do_not_match_post_export_metrics():
+    # Documents TFMA 0.52 behaviour: MetricsSpec.thresholds keys carry
+    # example_weighted=None, computed keys carry False, so they never match and
+    # the unmatched threshold fails validation even for a perfect score.
+    spec = config_pb2.MetricsSpec(
+        metrics=[
+            config_pb2.MetricConfig(
+                class_name="DiceCoefficient", module="evaluation.dice", config=METRIC_CONFIG_JSON
+            )
+        ],
+        thresholds={
+            "mean_dice": config_pb2.MetricThreshold(
+                value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": 0.5})
+            )
+        },
+    )
+    eval_config = config_pb2.EvalConfig(model_specs=[config_pb2.ModelSpec()], metrics_specs=[spec])
+    (computation,) = metric_specs.to_computations(eval_config.metrics_specs, eval_config)
+    metrics = {k: 1.0 for k in computation.keys}
+    assert not metrics_validator.validate_metrics(((), metrics), eval_config).validation_ok
+
+
+def test_tfma_evaluator_end_to_end_with_threshold():
+    """Runs TFMA's own evaluator (unbatching, slicing, validation) model-agnostic.
+
+    The "model" is the probabilities stored next to the mask in tf.Examples.
+    """
+
+    def example(labels, probabilities):
+        feature = {
+            "mask_xf": tf.train.Feature(int64_list=tf.train.Int64List(value=labels.ravel())),
+            "probs": tf.train.Feature(float_list=tf.train.FloatList(value=probabilities.ravel())),
+        }
+        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+    schema = text_format.Parse(
+        'feature { name: "mask_xf" type: INT } feature { name: "probs" type: FLOAT }',
+        schema_pb2.Schema(),
+    )
+    eval_config = config_pb2.EvalConfig(
+        model_specs=[
+            config_pb2.ModelSpec(
+                label_keys={"probabilities": "mask_xf"},
+                prediction_keys={"probabilities": "probs"},
+            )
+        ],
+        metrics_specs=[
+            config_pb2.MetricsSpec(
+                output_names=["probabilities"],
+                metrics=[
+                    config_pb2.MetricConfig(
+                        class_name="DiceCoefficient",
+                        module="evaluation.dice",
+                        config=METRIC_CONFIG_JSON,
+                        # mean_dice is 29/36 = 0.806.
+                        threshold=config_pb2.MetricThreshold(
+                            value_threshold=config_pb2.GenericValueThreshold(
+                                lower_bound={"value": 0.8}
+                            )
+                        ),
+                    )
+                ],
+            )
+        ],
+        slicing_specs=[config_pb2.SlicingSpec()],
+    )
+    extractors = [
+        features_extractor.FeaturesExtractor(eval_config),
+        labels_extractor.LabelsExtractor(eval_config),
+        example_weights_extractor.ExampleWeightsExtractor(eval_config),
+        materialized_predictions_extractor.MaterializedPredictionsExtractor(eval_config),
+        unbatch_extractor.UnbatchExtractor(),
+        slice_key_extractor.SliceKeyExtractor(eval_config=eval_config),
+    ]
+    tfx_io = tfxio_test_util.InMemoryTFExampleRecord(
+        schema=schema, raw_record_column_name=constants.ARROW_INPUT_COLUMN
+    )
+
+    def check_metrics(outputs):
+        try:
+            ((_, metrics),) = outputs
+            got = {k.name: v for k, v in metrics.items() if k.output_name == "probabilities"}
+            assert got == pytest.approx(EXPECTED)
+        except (AssertionError, ValueError) as err:
+            raise beam_util.BeamAssertException(err)
+
+    def check_validation(outputs):
+        try:
+            (validation,) = outputs
+            assert validation.validation_ok, validation
+        except (AssertionError, ValueError) as err:
+            raise beam_util.BeamAssertException(err)
+
+    with beam.Pipeline() as pipeline:
+        evaluation = (
+            pipeline
+            | "Create"
+            >> beam.Create(
+                [
+                    example(LABELS_1, _probabilities(PRED_1)),
+                    example(LABELS_2, _probabilities(PRED_2)),
+                ]
+            )
+            | "Batch" >> tfx_io.BeamSource()
+            | "ToExtracts" >> model_eval_lib.BatchedInputsToExtracts()
+            | "Evaluate"
+            >> model_eval_lib.ExtractAndEvaluate(
+                extractors=extractors,
+                evaluators=[evaluator_lib.MetricsPlotsAndValidationsEvaluator(eval_config)],
+            )
+        )
+        beam_util.assert_that(evaluation[constants.METRICS_KEY], check_metrics, label="metrics")
+        beam_util.assert_that(
+            evaluation[constants.VALIDATIONS_KEY], check_validation, label="validation"
+        )
