@@ -16,6 +16,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
@@ -85,9 +86,10 @@ def config_from_args(args) -> configs.PipelineConfig:
     )
 
 
-def run(config: configs.PipelineConfig) -> run_summary.RunSummary:
+def run(config: configs.PipelineConfig, log_path: str) -> run_summary.RunSummary:
     # Imported here: `import tfx` takes half a minute, --help should not.
     from tfx import v1 as tfx
+    from tfx.dsl.compiler import compiler
 
     from pipeline.pipeline import create_pipeline
 
@@ -95,7 +97,15 @@ def run(config: configs.PipelineConfig) -> run_summary.RunSummary:
     metadata_config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
         config.metadata_path
     )
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(config, metadata_config))
+    pipeline = create_pipeline(config, metadata_config)
+    # Compiling builds the module-file wheels, and setuptools prints pages while it does.
+    with (
+        open(log_path, "a") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        compiled = compiler.Compiler().compile(pipeline)
+    tfx.orchestration.LocalDagRunner().run_with_ir(compiled)
     return run_summary.summarize(config.metadata_path, config.pipeline_name)
 
 

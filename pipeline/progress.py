@@ -23,6 +23,7 @@ _HARMLESS = (
     "property_predicate is not supported",
     "must be binary-compatible",
     "is deprecated and will be removed",
+    "does not have payload_format custom property",
 )
 
 
