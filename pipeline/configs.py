@@ -44,8 +44,8 @@ DATASETS = {
 class TrainingConfig:
     image_size: int = features.DEFAULT_IMAGE_SIZE
     class_mode: str = features.DEFAULT_CLASS_MODE  # see models/features.py CLASS_MODES
-    epochs: int = 12
-    batch_size: int = 32
+    epochs: int = 24
+    batch_size: int = 8
     train_steps: int | None = None  # None: whole epochs; else this many steps in all
     learning_rate: float = 2e-3
     loss: str = "dice"

@@ -1,11 +1,14 @@
 """What a run produced, read back from ML Metadata: eval Dice, blessing, pushed model."""
 
 import dataclasses
+import glob
 import math
+import os
 
 import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 
 @dataclasses.dataclass
@@ -14,6 +17,8 @@ class RunSummary:
     evaluation_uri: str | None
     blessed: bool | None
     pushed_model_dir: str | None
+    # ExampleValidator's findings: {split: ["feature: description", ...]}
+    anomalies: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -23,18 +28,29 @@ def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     return metadata_store.MetadataStore(config)
 
 
-def latest_artifacts(store, pipeline_name: str) -> dict[str, metadata_store_pb2.Artifact]:
-    """The newest artifact of each type that this pipeline has recorded."""
-    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    if context is None:
-        return {}
-    type_names = {t.id: t.name for t in store.get_artifact_types()}
-    newest = {}
-    for artifact in store.get_artifacts_by_context(context.id):
-        type_name = type_names[artifact.type_id]
-        if type_name not in newest or artifact.id > newest[type_name].id:
-            newest[type_name] = artifact
-    return newest
+def executions_by_component(store, pipeline_name: str) -> dict[str, list]:
+    """{component id: its executions, oldest first}, from TFX's per-node contexts."""
+    prefix = pipeline_name + "."
+    by_component = {}
+    for context in store.get_contexts_by_type("node"):
+        if context.name.startswith(prefix):
+            executions = store.get_executions_by_context(context.id)
+            by_component[context.name[len(prefix) :]] = sorted(executions, key=lambda e: e.id)
+    return by_component
+
+
+def latest_outputs(store, pipeline_name: str) -> dict[tuple[str, str], metadata_store_pb2.Artifact]:
+    """{(component id, output key): the newest artifact it output}, cached runs included."""
+    newest_ids = {}
+    for component, executions in executions_by_component(store, pipeline_name).items():
+        events = store.get_events_by_execution_ids([e.id for e in executions])
+        for event in events:
+            if event.type != metadata_store_pb2.Event.OUTPUT:
+                continue
+            key = (component, event.path.steps[0].key)
+            newest_ids[key] = max(newest_ids.get(key, 0), event.artifact_id)
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(list(newest_ids.values()))}
+    return {key: artifacts[artifact_id] for key, artifact_id in newest_ids.items()}
 
 
 def overall_metrics(evaluation_uri: str) -> dict[str, float]:
@@ -50,12 +66,27 @@ def overall_metrics(evaluation_uri: str) -> dict[str, float]:
     return metrics
 
 
+def anomalies_by_split(anomalies_uri: str) -> dict[str, list[str]]:
+    found = {}
+    for path in sorted(glob.glob(os.path.join(anomalies_uri, "Split-*", "SchemaDiff.pb"))):
+        split = os.path.basename(os.path.dirname(path))[len("Split-") :]
+        anomalies = anomalies_pb2.Anomalies()
+        with open(path, "rb") as file:
+            anomalies.ParseFromString(file.read())
+        found[split] = [
+            f"{feature}: {info.short_description}"
+            for feature, info in sorted(anomalies.anomaly_info.items())
+        ]
+    return found
+
+
 def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
     store = open_store(metadata_path)
-    artifacts = latest_artifacts(store, pipeline_name)
-    evaluation = artifacts.get("ModelEvaluation")
-    blessing = artifacts.get("ModelBlessing")
-    pushed = artifacts.get("PushedModel")
+    outputs = latest_outputs(store, pipeline_name)
+    evaluation = outputs.get(("Evaluator", "evaluation"))
+    blessing = outputs.get(("Evaluator", "blessing"))
+    pushed = outputs.get(("Pusher", "pushed_model"))
+    anomalies = outputs.get(("ExampleValidator", "anomalies"))
     pushed_dir = None
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         pushed_dir = pushed.custom_properties["pushed_destination"].string_value
@@ -64,11 +95,15 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
         evaluation_uri=evaluation.uri if evaluation else None,
         blessed=bool(blessing.custom_properties["blessed"].int_value) if blessing else None,
         pushed_model_dir=pushed_dir,
+        anomalies=anomalies_by_split(anomalies.uri) if anomalies else {},
     )
 
 
 def format_summary(summary: RunSummary) -> str:
-    lines = ["", "Evaluation on the eval split (exact over all pixels):"]
+    lines = [""]
+    for split, found in summary.anomalies.items():
+        lines.append(f"Data validation, {split} split: " + ("; ".join(found) or "no anomalies"))
+    lines.append("Evaluation on the eval split (exact over all pixels):")
     for name, value in sorted(summary.metrics.items()):
         shown = "n/a (class absent)" if math.isnan(value) else f"{value:.4f}"
         lines.append(f"  {name:<24} {shown}")

@@ -170,8 +170,11 @@ def make_config(num_train, num_test, min_side=192, max_side=320):
 class SyntheticPets(tfds.core.GeneratorBasedBuilder):
     """Procedural pet scenes in the `oxford_iiit_pet` format."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release.",
+        "1.1.0": "Border band as wide as in the real trimaps (2.5% of the shorter side).",
+    }
     BUILDER_CONFIGS = [
         SyntheticPetsConfig(
             name="default", description="1000 train / 250 test images, sides 192..320 px."
@@ -274,7 +277,10 @@ def render_scene(rng, height, width, breed):
     trimap = np.where(fg, PET, BACKGROUND).astype(np.uint8)
     # Border: pixels within d of the outline, on both sides. Only the pet's
     # bounding box (plus d) can hold any, so work there.
-    d = max(2, round(0.02 * min(height, width)))
+    # 2.5% of the shorter side: the band then has the width relative to the outline that
+    # real Oxford trimaps have (measured on 120 of them: border area / outline length is
+    # a median 4.0% of the shorter side; with 2% here it was 3.25%).
+    d = max(2, round(0.025 * min(height, width)))
     rows, cols = np.flatnonzero(fg.any(1)), np.flatnonzero(fg.any(0))
     y0, y1 = max(rows[0] - d, 0), min(rows[-1] + d + 1, height)
     x0, x1 = max(cols[0] - d, 0), min(cols[-1] + d + 1, width)

@@ -1,0 +1,54 @@
+import dataclasses
+
+from pipeline import configs
+from pipeline.pipeline import create_pipeline, eval_config
+
+
+def test_components_are_all_there_and_wired():
+    pipeline = create_pipeline(configs.PipelineConfig(output_dir="/tmp/unused"))
+    ids = {component.id for component in pipeline.components}
+    assert ids == {
+        "TFDSExampleGen",
+        "StatisticsGen",
+        "SchemaGen",
+        "ExampleValidator",
+        "Transform",
+        "Trainer",
+        "latest_blessed_model_resolver",
+        "Evaluator",
+        "Pusher",
+    }
+    by_id = {component.id: component for component in pipeline.components}
+    assert by_id["Transform"].inputs["examples"].producer_component_id == "TFDSExampleGen"
+    assert by_id["Transform"].inputs["schema"].producer_component_id == "SchemaGen"
+    assert by_id["Trainer"].inputs["examples"].producer_component_id == "Transform"
+    assert by_id["Evaluator"].inputs["baseline_model"].producer_component_id == (
+        "latest_blessed_model_resolver"
+    )
+    assert by_id["Pusher"].inputs["model_blessing"].producer_component_id == "Evaluator"
+    assert pipeline.pipeline_info.pipeline_root == "/tmp/unused/pipeline_root/pet-segmentation"
+
+
+def test_config_reaches_components():
+    config = configs.PipelineConfig(
+        data=configs.DATASETS["oxford_iiit_pet"],
+        training=dataclasses.replace(configs.TrainingConfig(), image_size=96, epochs=3),
+    )
+    by_id = {c.id: c for c in create_pipeline(config).components}
+    assert by_id["TFDSExampleGen"].exec_properties["dataset"] == "oxford_iiit_pet:4.*.*"
+    assert by_id["TFDSExampleGen"].exec_properties["eval_split"] == "train[90%:]"
+    assert '"image_size": 96' in by_id["Transform"].exec_properties["custom_config"]
+    assert '"epochs": 3' in by_id["Trainer"].exec_properties["custom_config"]
+
+
+def test_blessing_thresholds_come_from_config():
+    config = configs.PipelineConfig(
+        evaluation=configs.EvaluationConfig(min_mean_dice=0.7, max_mean_dice_regression=0.02),
+        training=dataclasses.replace(configs.TrainingConfig(), class_mode="binary_border_as_pet"),
+    )
+    (metrics_spec,) = eval_config(config).metrics_specs
+    (dice,) = metrics_spec.metrics
+    assert dice.module == "evaluation.dice"
+    assert '"class_names": ["background", "pet"]' in dice.config
+    assert dice.threshold.value_threshold.lower_bound.value == 0.7
+    assert dice.threshold.change_threshold.absolute.value == -0.02

@@ -1,0 +1,148 @@
+"""The whole pipeline on a tiny dataset, checked through what ML Metadata recorded."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import local_runner
+from pipeline import configs, run_summary
+
+COMPONENTS = [
+    "TFDSExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    return configs.PipelineConfig(
+        output_dir=str(root / "outputs"),
+        data=dataclasses.replace(
+            configs.DATASETS["synthetic_pets_tiny"], data_dir=str(root / "tfds")
+        ),
+        training=dataclasses.replace(
+            configs.TrainingConfig(),
+            image_size=64,
+            batch_size=8,
+            epochs=1,
+            train_steps=3,
+            encoder_weights="none",
+        ),
+        # Three steps make a poor model: bless anything for the first run.
+        evaluation=configs.EvaluationConfig(min_mean_dice=0.0),
+    )
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_config):
+    summary = local_runner.run(tiny_config, os.path.join(tiny_config.output_dir, "run.log"))
+    return summary
+
+
+def test_run_records_every_component_and_artifact(tiny_config, first_run):
+    store = run_summary.open_store(tiny_config.metadata_path)
+    executions = run_summary.executions_by_component(store, tiny_config.pipeline_name)
+    for component in COMPONENTS:
+        if component == "latest_blessed_model_resolver":
+            continue  # A resolver is recorded only once it has something to resolve.
+        states = [e.last_known_state for e in executions[component]]
+        assert states == [3], f"{component}: {states}"  # 3 = COMPLETE
+
+    outputs = run_summary.latest_outputs(store, tiny_config.pipeline_name)
+    for component, output in [
+        ("TFDSExampleGen", "examples"),
+        ("StatisticsGen", "statistics"),
+        ("SchemaGen", "schema"),
+        ("ExampleValidator", "anomalies"),
+        ("Transform", "transform_graph"),
+        ("Transform", "transformed_examples"),
+        ("Trainer", "model"),
+        ("Trainer", "model_run"),
+        ("Evaluator", "evaluation"),
+        ("Evaluator", "blessing"),
+        ("Pusher", "pushed_model"),
+    ]:
+        assert os.path.isdir(outputs[component, output].uri), (component, output)
+    examples = outputs["TFDSExampleGen", "examples"]
+    assert examples.custom_properties["num_examples_train"].int_value == 32
+    assert examples.custom_properties["num_examples_eval"].int_value == 16
+    model_run = outputs["Trainer", "model_run"].uri
+    assert any("events.out.tfevents" in f for _, _, fs in os.walk(model_run) for f in fs)
+
+
+def test_first_model_is_evaluated_blessed_and_pushed(tiny_config, first_run):
+    metrics = first_run.metrics
+    assert set(metrics) == {"dice_pet", "dice_background", "dice_border", "mean_dice"}
+    per_class = [metrics["dice_pet"], metrics["dice_background"], metrics["dice_border"]]
+    assert all(0.0 <= value <= 1.0 for value in per_class)
+    assert metrics["mean_dice"] == pytest.approx(np.mean(per_class))
+    assert first_run.blessed is True
+    assert first_run.anomalies == {"train": [], "eval": []}
+    assert os.path.isfile(os.path.join(first_run.pushed_model_dir, "saved_model.pb"))
+    assert os.path.dirname(first_run.pushed_model_dir) == tiny_config.serving_model_dir
+
+
+def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, first_run):
+    strict = dataclasses.replace(tiny_config, evaluation=configs.EvaluationConfig(1.01))
+    summary = local_runner.run(strict, os.path.join(strict.output_dir, "run.log"))
+
+    assert summary.blessed is False
+    assert summary.pushed_model_dir is None
+    assert os.listdir(tiny_config.serving_model_dir) == [
+        os.path.basename(first_run.pushed_model_dir)
+    ]
+    # Everything up to the Trainer came from the cache; only evaluation ran again.
+    store = run_summary.open_store(tiny_config.metadata_path)
+    executions = run_summary.executions_by_component(store, tiny_config.pipeline_name)
+    for component in ["TFDSExampleGen", "Transform", "Trainer"]:
+        assert [e.last_known_state for e in executions[component]] == [3, 5]  # 5 = CACHED
+    assert [e.last_known_state for e in executions["Evaluator"]] == [3, 3]
+
+
+def test_pushed_model_turns_a_jpeg_into_a_mask_in_plain_tensorflow(first_run, tmp_path):
+    image_path = tmp_path / "photo.jpg"
+    pixels = np.random.default_rng(0).integers(0, 255, [75, 100, 3], dtype=np.uint8)
+    Image.fromarray(pixels).save(image_path)
+    script = textwrap.dedent(
+        """
+        import sys
+        import tensorflow as tf
+
+        model = tf.saved_model.load(sys.argv[1])
+        image = tf.io.read_file(sys.argv[2])
+        full = model.signatures["segment_image"](image=image)
+        batch = model.signatures["serving_default"](images=tf.stack([image, image]))
+        print(full["class_ids"].shape, full["probabilities"].shape)
+        print(batch["class_ids"].shape, batch["height"].numpy().tolist(),
+              batch["width"].numpy().tolist())
+        print(int(tf.reduce_min(full["class_ids"])), int(tf.reduce_max(full["class_ids"])))
+        """
+    )
+    # A clean environment: no TF_USE_LEGACY_KERAS, nothing of the project imported.
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    result = subprocess.run(
+        [sys.executable, "-c", script, first_run.pushed_model_dir, str(image_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    full_shape, batch_line, value_range = result.stdout.strip().splitlines()
+    assert full_shape == "(75, 100) (75, 100, 3)"
+    assert batch_line == "(2, 64, 64) [75, 75] [100, 100]"
+    low, high = map(int, value_range.split())
+    assert 0 <= low <= high <= 2
