@@ -31,6 +31,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
     image_size = int(image_shape[0])
     class_names = features.class_names(config["class_mode"])
     batch_size = int(config["batch_size"])
+    tf_keras.utils.set_random_seed(int(config["seed"]))
 
     train_examples = _load_examples(fn_args.train_files, fn_args.data_accessor, tf_transform_output)
     eval_examples = _load_examples(fn_args.eval_files, fn_args.data_accessor, tf_transform_output)

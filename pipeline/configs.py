@@ -44,7 +44,7 @@ DATASETS = {
 class TrainingConfig:
     image_size: int = features.DEFAULT_IMAGE_SIZE
     class_mode: str = features.DEFAULT_CLASS_MODE  # see models/features.py CLASS_MODES
-    epochs: int = 24
+    epochs: int = 30
     batch_size: int = 8
     train_steps: int | None = None  # None: whole epochs; else this many steps in all
     learning_rate: float = 2e-3
@@ -52,8 +52,9 @@ class TrainingConfig:
     augment: bool = True
     alpha: float = 0.5  # MobileNetV2 width multiplier
     encoder_weights: str = "imagenet"  # "imagenet", "none", or a path to a .h5 file
-    decoder_filters: tuple[int, ...] = (128, 64, 48, 32)
+    decoder_filters: tuple[int, ...] = (128, 64, 48, 16)
     batchnorm_momentum: float = 0.9
+    seed: int = 0  # weights, shuffling and augmentation; threads still add some noise
 
 
 @dataclasses.dataclass(frozen=True)

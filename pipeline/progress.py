@@ -51,6 +51,8 @@ class ComponentProgress(logging.Filter):
         if record.msg == _CACHED:
             self._cached = True
             return False
+        if record.name == "py.warnings":  # Libraries' deprecation notices: run.log only.
+            return False
         if record.levelno >= logging.WARNING:
             return not any(text in record.getMessage() for text in _HARMLESS)
         return record.pathname.startswith(configs.PROJECT_DIR) and ".venv" not in record.pathname
@@ -68,6 +70,7 @@ def configure_logging(log_path: str):
     absl_logging.get_absl_handler().setLevel(logging.CRITICAL + 1)
     logging.getLogger("tensorflow").handlers.clear()
 
+    logging.captureWarnings(True)
     file_handler = logging.FileHandler(log_path)
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(file_handler)
