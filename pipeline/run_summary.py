@@ -54,15 +54,23 @@ def latest_outputs(store, pipeline_name: str) -> dict[tuple[str, str], metadata_
 
 
 def overall_metrics(evaluation_uri: str) -> dict[str, float]:
-    """The metrics of the overall (unsliced) slice of a TFMA evaluation."""
+    """The candidate model's metrics on the overall (unsliced) slice of a TFMA evaluation.
+
+    Once a blessed baseline exists, TFMA also records the baseline's metrics
+    (model_name "baseline") and the candidate's differences to them (is_diff); both
+    carry the same metric names and are left out here.
+    """
     metrics = {}
     for metrics_for_slice in tfma.load_metrics(evaluation_uri):
         if metrics_for_slice.slice_key.single_slice_keys:
             continue
         for key_and_value in metrics_for_slice.metric_keys_and_values:
+            key = key_and_value.key
+            if key.is_diff or key.model_name == "baseline":
+                continue
             value = key_and_value.value
             if value.HasField("double_value"):
-                metrics[key_and_value.key.name] = value.double_value.value
+                metrics[key.name] = value.double_value.value
     return metrics
 
 

@@ -89,6 +89,9 @@ def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, 
 
     assert summary.blessed is False
     assert summary.pushed_model_dir is None
+    # The same model again, now beside itself as the blessed baseline: the summary shows
+    # the candidate's own metrics, not the baseline's nor the (zero) differences.
+    assert summary.metrics == pytest.approx(first_run.metrics)
     assert os.listdir(tiny_config.serving_model_dir) == [
         os.path.basename(first_run.pushed_model_dir)
     ]
