@@ -51,8 +51,8 @@ def run_fn(fn_args: tfx.components.FnArgs):
         class_names,
     )
 
-    train_dataset = _batches(train_examples, batch_size, training=bool(config.get("augment", True)))
-    eval_dataset = _batches(eval_examples, batch_size, training=False)
+    train_dataset = _batches(train_examples, batch_size, training=True, augment=config["augment"])
+    eval_dataset = _batches(eval_examples, batch_size, training=False, augment=False)
 
     model = unet.build_unet(
         image_size=image_size,
@@ -102,14 +102,15 @@ def _count(dataset):
     return int(dataset.reduce(0, lambda count, _: count + 1))
 
 
-def _batches(examples, batch_size, training):
+def _batches(examples, batch_size, training, augment):
     if training:
         examples = examples.shuffle(2048, reshuffle_each_iteration=True).repeat()
-        examples = examples.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        examples = examples.map(augment_example, num_parallel_calls=tf.data.AUTOTUNE)
     return examples.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 
 
-def augment(image, mask):
+def augment_example(image, mask):
     """Random flips and photometric jitter; geometry is applied to image and mask alike."""
     flip = tf.random.uniform([]) < 0.5
     image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
