@@ -32,47 +32,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image, ImageDraw, ImageFilter
 
-# Copied from the `oxford_iiit_pet` builder, same order: label ids must mean the
-# same breed in both datasets. Capitalised names are cats, lowercase are dogs.
-_LABEL_CLASSES = [
-    "Abyssinian",
-    "american_bulldog",
-    "american_pit_bull_terrier",
-    "basset_hound",
-    "beagle",
-    "Bengal",
-    "Birman",
-    "Bombay",
-    "boxer",
-    "British_Shorthair",
-    "chihuahua",
-    "Egyptian_Mau",
-    "english_cocker_spaniel",
-    "english_setter",
-    "german_shorthaired",
-    "great_pyrenees",
-    "havanese",
-    "japanese_chin",
-    "keeshond",
-    "leonberger",
-    "Maine_Coon",
-    "miniature_pinscher",
-    "newfoundland",
-    "Persian",
-    "pomeranian",
-    "pug",
-    "Ragdoll",
-    "Russian_Blue",
-    "saint_bernard",
-    "samoyed",
-    "scottish_terrier",
-    "shiba_inu",
-    "Siamese",
-    "Sphynx",
-    "staffordshire_bull_terrier",
-    "wheaten_terrier",
-    "yorkshire_terrier",
-]
+from sources import oxford_layout
+
+_LABEL_CLASSES = list(oxford_layout.BREEDS)
 _SPECIES_CLASSES = ["Cat", "Dog"]
 
 # Rough coat of each breed: (main colour, second colour, pattern). Only meant to
@@ -724,3 +686,46 @@ def _dilate(mask, r):
         rows = csum[r + dy : r + dy + h]
         out |= (rows[:, r + dx + 1 : r + dx + 1 + w] - rows[:, r - dx : r - dx + w]) > 0
     return out
+
+
+def write_oxford_layout(root, num_trainval, num_test=0, min_side=96, max_side=160):
+    """Writes generated scenes as the Oxford-IIIT Pet archives unpack, lists included.
+
+    For trying the Oxford-layout source offline, and for tests:
+    `python -m sources.synthetic_pets DIR --trainval 200 --test 50`.
+    """
+    import os
+
+    os.makedirs(os.path.join(root, "images"), exist_ok=True)
+    os.makedirs(os.path.join(root, "annotations", "trimaps"), exist_ok=True)
+    for split, count in (("trainval", num_trainval), ("test", num_test)):
+        lines = []
+        for index in range(count):
+            number = index + 1 if split == "trainval" else num_trainval + index + 1
+            example = generate_example(split, index, min_side, max_side, number=number)
+            name = os.path.splitext(example["file_name"])[0]
+            Image.fromarray(example["image"]).save(
+                os.path.join(root, "images", f"{name}.jpg"), quality=90
+            )
+            Image.fromarray(example["segmentation_mask"][..., 0]).save(
+                os.path.join(root, "annotations", "trimaps", f"{name}.png")
+            )
+            label, species = example["label"], example["species"]
+            lines.append(f"{name} {label + 1} {species + 1} {label + 1}\n")
+        if count:
+            with open(os.path.join(root, "annotations", f"{split}.txt"), "w") as list_file:
+                list_file.writelines(lines)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=write_oxford_layout.__doc__)
+    parser.add_argument("root")
+    parser.add_argument("--trainval", type=int, default=200)
+    parser.add_argument("--test", type=int, default=0)
+    parser.add_argument("--min-side", type=int, default=192)
+    parser.add_argument("--max-side", type=int, default=320)
+    args = parser.parse_args()
+    write_oxford_layout(args.root, args.trainval, args.test, args.min_side, args.max_side)
+    print(f"Wrote {args.trainval} trainval and {args.test} test pairs to {args.root}.")

@@ -1,0 +1,61 @@
+"""Image/mask pairs found in a folder, and the seeded train/eval split of them."""
+
+import dataclasses
+import math
+import os
+import random
+
+from sources.image_files import BadFile, SourceError
+
+# What counts as an image file when listing a folder; anything else is ignored (the Oxford
+# archive has a few .mat files among its images). Decoding is by content, not by these.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+UNKNOWN = -1  # label or species that the source does not know
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    name: str  # file stem, unique within the source
+    image_path: str
+    mask_path: str
+    label: int = UNKNOWN  # breed id for Oxford pets
+    species: int = UNKNOWN  # 0 = cat, 1 = dog for Oxford pets
+
+
+@dataclasses.dataclass
+class Discovery:
+    """What a folder holds: usable-looking pairs, and files that cannot form a pair."""
+
+    pairs: list[Pair]
+    problems: list[BadFile]
+
+
+def list_files(directory: str, what: str, extensions=None) -> dict[str, str]:
+    """{stem: path} of the files in `directory`; hidden files (e.g. macOS '._*') skipped."""
+    if not os.path.isdir(directory):
+        raise SourceError(
+            f"The {what} folder {directory} does not exist. Check the path in the data source "
+            "config (or the flag you passed)."
+        )
+    files = {}
+    for entry in sorted(os.listdir(directory)):
+        stem, extension = os.path.splitext(entry)
+        path = os.path.join(directory, entry)
+        if entry.startswith(".") or not os.path.isfile(path):
+            continue
+        if extensions is not None and extension.lower() not in extensions:
+            continue
+        files.setdefault(stem, path)
+    return files
+
+
+def split_pairs(pairs: list[Pair], eval_fraction: float, seed: int):
+    """A seeded shuffle, then the first `eval_fraction` of it for eval (at least one each)."""
+    if not 0.0 < eval_fraction < 1.0:
+        raise ValueError(f"eval_fraction must be between 0 and 1, not {eval_fraction}.")
+    if len(pairs) < 2:
+        raise SourceError(f"Only {len(pairs)} usable pair(s): a train and an eval split need two.")
+    shuffled = sorted(pairs, key=lambda pair: pair.name)
+    random.Random(seed).shuffle(shuffled)
+    num_eval = min(len(pairs) - 1, max(1, math.ceil(len(pairs) * eval_fraction)))
+    return shuffled[num_eval:], shuffled[:num_eval]

@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from models import features
+from sources import image_files
+from sources.image_files import BadFile, MaskFormat, parse_mask_format, read_image, read_mask
+from tests import trap_files
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "rgb_jpeg",
+        "png_named_jpg",
+        "gif_named_jpg",
+        "grayscale_jpeg",
+        "rgba_png_named_jpg",
+        "cmyk_jpeg",
+    ],
+)
+def test_images_decode_by_content_to_rgb_that_tensorflow_reads(tmp_path, kind):
+    path = str(tmp_path / "photo.jpg")
+    trap_files.write_image(kind, path)
+    image = read_image(path)
+    assert image.rgb.shape == (24, 32, 3) and image.rgb.dtype == np.uint8
+    decoded = tf.io.decode_image(image.encoded, channels=3, expand_animations=False).numpy()
+    if kind == "rgb_jpeg":  # kept as the original bytes, not re-encoded
+        assert image.encoded == open(path, "rb").read()
+    else:  # converted losslessly: TensorFlow sees exactly PIL's RGB pixels
+        np.testing.assert_array_equal(decoded, image.rgb)
+
+
+def test_transparent_pixels_become_white(tmp_path):
+    rgba = np.zeros([2, 2, 4], np.uint8)
+    rgba[0, 0] = [255, 0, 0, 255]  # opaque red; the rest fully transparent
+    path = str(tmp_path / "sticker.png")
+    Image.fromarray(rgba, "RGBA").save(path)
+    rgb = read_image(path).rgb
+    assert rgb[0, 0].tolist() == [255, 0, 0] and rgb[1, 1].tolist() == [255, 255, 255]
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [("truncated_jpeg", "not a readable image"), ("empty_file", "the file is empty")],
+)
+def test_unreadable_images_name_the_file(tmp_path, kind, message):
+    path = str(tmp_path / "broken.jpg")
+    trap_files.write_image(kind, path)
+    with pytest.raises(BadFile, match=message) as raised:
+        read_image(path)
+    assert raised.value.path == path and str(raised.value).startswith(path)
+
+
+def test_a_text_file_and_a_missing_file_are_bad_files(tmp_path):
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    with pytest.raises(BadFile, match="not a readable image"):
+        read_image(str(text))
+    with pytest.raises(BadFile, match="cannot read the file"):
+        read_image(str(tmp_path / "missing.jpg"))
+
+
+def write_mask(tmp_path, array, mode=None, fmt="PNG", name="mask.png"):
+    path = str(tmp_path / name)
+    Image.fromarray(array, mode).save(path, format=fmt)
+    return path
+
+
+def test_trimap_masks_keep_their_values(tmp_path):
+    path = write_mask(tmp_path, trap_files.trimap())
+    values = read_mask(path, MaskFormat.trimap(), expected_size=(24, 32))
+    np.testing.assert_array_equal(values, trap_files.trimap())
+    class_ids = image_files.mask_class_ids(values, features.trimap_convention("trimap"))
+    assert class_ids[12, 16] == 0 and class_ids[0, 0] == 1 and class_ids[6, 8] == 2
+
+
+def test_mask_of_another_size_is_refused_with_both_sizes(tmp_path):
+    path = write_mask(tmp_path, trap_files.trimap(20, 32))
+    with pytest.raises(BadFile, match="mask is 32x20 but its image is 32x24"):
+        read_mask(path, MaskFormat.trimap(), expected_size=(24, 32))
+
+
+def test_unknown_mask_values_are_named(tmp_path):
+    path = write_mask(tmp_path, np.array([[1, 2, 7]], np.uint8))
+    with pytest.raises(BadFile, match=r"mask values \[7\] are outside .* pet=1,background=2"):
+        read_mask(path, MaskFormat.trimap())
+
+
+def test_jpeg_masks_are_refused(tmp_path):
+    path = write_mask(tmp_path, trap_files.trimap(), fmt="JPEG", name="mask.jpg")
+    with pytest.raises(BadFile, match="JPEG"):
+        read_mask(path, MaskFormat.trimap())
+
+
+def test_palette_masks_become_class_ids(tmp_path):
+    mask_format = parse_mask_format(palette="background=#000000,cat=#ff0000,dog=#00ff00")
+    colours = np.zeros([2, 3, 3], np.uint8)
+    colours[0, 1] = [255, 0, 0]
+    colours[1, 2] = [0, 255, 0]
+    values = read_mask(write_mask(tmp_path, colours), mask_format)
+    np.testing.assert_array_equal(values, [[0, 1, 0], [0, 0, 2]])
+    assert mask_format.stored_convention.class_names == ("background", "cat", "dog")
+    colours[0, 0] = [1, 2, 3]
+    with pytest.raises(BadFile, match="#010203 are not in the declared palette"):
+        read_mask(write_mask(tmp_path, colours), mask_format)
+
+
+def test_colour_masks_need_a_palette(tmp_path):
+    colours = np.zeros([2, 2, 3], np.uint8)
+    colours[0, 0] = [255, 0, 0]
+    with pytest.raises(BadFile, match="declare a palette"):
+        read_mask(write_mask(tmp_path, colours), parse_mask_format(values="background=0,pet=1"))
+
+
+def test_values_masks_in_palette_mode_and_binary_255(tmp_path):
+    indexed = Image.fromarray(np.array([[0, 1], [1, 0]], np.uint8), "L").convert("P")
+    path = str(tmp_path / "indexed.png")
+    indexed.save(path)
+    mask_format = parse_mask_format(values="background=0,pet=1")
+    np.testing.assert_array_equal(read_mask(path, mask_format), [[0, 1], [1, 0]])
+    binary = write_mask(tmp_path, np.array([[0, 255]], np.uint8), name="binary.png")
+    values = read_mask(binary, parse_mask_format(values="background=0,pet=255"))
+    np.testing.assert_array_equal(values, [[0, 255]])
+
+
+def test_parse_mask_format():
+    mask_format = parse_mask_format(values="background=2, pet=1+3")
+    assert mask_format.convention.class_names == ("background", "pet")
+    assert mask_format.convention.class_of_value == {2: 0, 1: 1, 3: 1}
+    assert mask_format.convention.background == "background"
+    assert parse_mask_format(values="sky=0,road=1").convention.background is None
+    assert MaskFormat.from_json(mask_format.to_json()) == mask_format
+    palette = parse_mask_format(palette="background=#000000,pet=ff8000")
+    assert palette.palette == ((0, 0, 0), (255, 128, 0))
+    assert MaskFormat.from_json(palette.to_json()) == palette
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, "exactly one of"),
+        ({"values": "a=0", "palette": "a=#000000"}, "exactly one of"),
+        ({"values": "background:0,pet:1"}, "write CLASS=VALUE pairs"),
+        ({"values": "background=zero,pet=1"}, "integers"),
+        ({"values": "background=0,pet=0"}, "distinct"),
+        ({"palette": "background=black,pet=#ff0000"}, "hex RGB"),
+        ({"palette": "background=#000000,pet=#000000"}, "share a colour"),
+    ],
+)
+def test_parse_mask_format_errors_say_how_to_write_it(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        parse_mask_format(**kwargs)
