@@ -2,8 +2,8 @@
 
 Images are decoded by content (JPEG, PNG, GIF or BMP), resized with bilinear filtering
 and scaled to [-1, 1], the input range MobileNetV2 was trained with. Masks are resized with
-nearest-neighbour, because class labels must never be interpolated, and mapped from trimap
-values to class ids (models/features.py holds the convention).
+nearest-neighbour, because class labels must never be interpolated, and mapped from stored
+values to class ids (models/features.py MaskConvention holds the convention).
 
 The same image path serves raw bytes at inference time (see trainer.py), so training and
 serving cannot drift apart.
@@ -15,9 +15,9 @@ from models import features
 
 
 def preprocessing_fn(inputs, custom_config):
-    """tf.Transform callback. custom_config: image_size, class_mode (pipeline/configs.py)."""
+    """tf.Transform callback. custom_config: image_size, mask_convention (see pipeline.py)."""
     image_size = int(custom_config.get("image_size", features.DEFAULT_IMAGE_SIZE))
-    class_mode = custom_config.get("class_mode", features.DEFAULT_CLASS_MODE)
+    convention = mask_convention_from_config(custom_config)
 
     image_bytes = _flatten_strings(inputs[features.IMAGE_KEY])
     mask_bytes = _flatten_strings(inputs[features.MASK_KEY])
@@ -35,7 +35,7 @@ def preprocessing_fn(inputs, custom_config):
         with tf.control_dependencies([same_size]):
             return (
                 image_to_model_input(image, image_size),
-                mask_to_class_ids(resize_mask(mask, image_size), class_mode),
+                mask_to_class_ids(resize_mask(mask, image_size), convention),
             )
 
     images, masks = tf.map_fn(
@@ -83,17 +83,25 @@ def resize_mask(mask, image_size):
     return tf.cast(resized[..., 0], tf.int64)
 
 
-def mask_to_class_ids(mask_values, class_mode):
-    """Trimap values -> class ids; any other value fails with a message naming the fix."""
-    mapping = features.class_of_value(class_mode)
+def mask_convention_from_config(custom_config) -> features.MaskConvention:
+    """The Transform's and the Trainer's custom_config carry the convention as JSON."""
+    if "mask_convention" in custom_config:
+        return features.MaskConvention.from_json_dict(custom_config["mask_convention"])
+    return features.trimap_convention(features.DEFAULT_CLASS_MODE)
+
+
+def mask_to_class_ids(mask_values, convention: features.MaskConvention):
+    """Stored mask values -> class ids; any other value fails with a message naming the fix."""
+    mapping = convention.class_of_value
     lookup = [-1] * 256
     for value, class_id in mapping.items():
         lookup[value] = class_id
     class_ids = tf.gather(tf.constant(lookup, tf.int64), mask_values)
     known_values = tf.debugging.assert_non_negative(
         class_ids,
-        message=f"segmentation_mask has values outside the trimap convention "
-        f"{sorted(mapping)}; convert the masks or declare their convention",
+        message=f"segmentation_mask has values outside the mask convention "
+        f"{sorted(mapping)} ({', '.join(convention.class_names)}); convert the masks "
+        "or declare their values in the data source config",
     )
     with tf.control_dependencies([known_values]):
         return tf.identity(class_ids)

@@ -10,7 +10,9 @@ The exported SavedModel has three signatures:
   schema -> predictions / transformed features, for the Evaluator.
 """
 
+import json
 import math
+import os
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -29,7 +31,8 @@ def run_fn(fn_args: tfx.components.FnArgs):
         features.TRANSFORMED_IMAGE_KEY
     ].shape
     image_size = int(image_shape[0])
-    class_names = features.class_names(config["class_mode"])
+    convention = preprocessing.mask_convention_from_config(config)
+    class_names = convention.class_names
     batch_size = int(config["batch_size"])
     tf_keras.utils.set_random_seed(int(config["seed"]))
 
@@ -57,6 +60,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
     model = unet.build_unet(
         image_size=image_size,
         num_classes=len(class_names),
+        backbone=config["backbone"],
         alpha=float(config["alpha"]),
         encoder_weights=config["encoder_weights"],
         decoder_filters=tuple(config["decoder_filters"]),
@@ -81,6 +85,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
         verbose=2,
     )
     export_model(model, tf_transform_output, image_size, fn_args.serving_model_dir)
+    write_model_metadata(fn_args.serving_model_dir, image_size, convention)
 
 
 def _load_examples(file_pattern, data_accessor, tf_transform_output):
@@ -187,3 +192,12 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir):
     logging.info(
         "Exported the model with signatures %s to %s.", sorted(signatures), serving_model_dir
     )
+
+
+def write_model_metadata(serving_model_dir, image_size, convention):
+    """The classes and image size beside the SavedModel, for tools that load it later."""
+    path = os.path.join(serving_model_dir, features.MODEL_METADATA_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    metadata = {"image_size": image_size, "mask_convention": convention.to_json_dict()}
+    with tf.io.gfile.GFile(path, "w") as metadata_file:
+        metadata_file.write(json.dumps(metadata, indent=2))

@@ -15,9 +15,13 @@ DEFAULT_OUTPUT_DIR = os.path.join(PROJECT_DIR, "outputs")
 MODULES_DIR = os.path.join(PROJECT_DIR, "models")
 
 
+# Data sources: a TFDS dataset, the Oxford-IIIT Pet archives unpacked, or a generic folder.
+# Each becomes the same `Examples` artifact (components/tfds_example_gen, folder_example_gen).
+
+
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
-    """A TFDS segmentation dataset: its name, splits and image/mask feature names."""
+class TFDSSource:
+    """A TFDS segmentation dataset: its name, splits, feature names and mask values."""
 
     dataset: str = "synthetic_pets"  # a tfds.builder name, "name/config:version" allowed
     data_dir: str | None = None  # None: TFDS's default (~/tensorflow_datasets)
@@ -25,16 +29,53 @@ class DataConfig:
     eval_split: str = "test"
     image_key: str = features.IMAGE_KEY
     mask_key: str = features.MASK_KEY
+    # None: Oxford trimaps (1 = pet, 2 = background, 3 = border). Otherwise the classes'
+    # mask values, e.g. "background=0,person=1" (see sources/image_files.py).
+    mask_values: str | None = None
 
+
+@dataclasses.dataclass(frozen=True)
+class OxfordFolderSource:
+    """The Oxford-IIIT Pet archives unpacked: root/images/, root/annotations/trimaps/.
+
+    Uses annotations/trainval.txt when present (the official test images stay out), and
+    holds out a seeded `eval_fraction` of it for the Evaluator.
+    """
+
+    root: str
+    eval_fraction: float = 0.1
+    seed: int = 0
+    max_bad_fraction: float = 0.5  # more unusable pairs than this: fail, do not train
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFolderSource:
+    """Images and masks in two folders, matched by file stem; the masks' classes declared.
+
+    Exactly one of mask_values ("background=0,pet=1", several values as "pet=1+3") or
+    mask_palette ("background=#000000,pet=#ff0000") says what the mask pixels mean.
+    """
+
+    image_dir: str
+    mask_dir: str
+    mask_values: str | None = None
+    mask_palette: str | None = None
+    background: str | None = "background"  # the class left out of foreground Dice
+    eval_fraction: float = 0.1
+    seed: int = 0
+    max_bad_fraction: float = 0.5
+
+
+DataSource = TFDSSource | OxfordFolderSource | ImageFolderSource
 
 DATASETS = {
     # Generated offline by sources/synthetic_pets.py: 1,000 train and 250 eval scenes.
-    "synthetic_pets": DataConfig(),
+    "synthetic_pets": TFDSSource(),
     # A tiny version of it for tests and smoke runs.
-    "synthetic_pets_tiny": DataConfig(dataset="synthetic_pets/tiny"),
+    "synthetic_pets_tiny": TFDSSource(dataset="synthetic_pets/tiny"),
     # The real dataset (needs internet once, or a data_dir that holds it prepared). Its
     # official test split stays untouched: the Evaluator blesses on 10% of trainval.
-    "oxford_iiit_pet": DataConfig(
+    "oxford_iiit_pet": TFDSSource(
         dataset="oxford_iiit_pet:4.*.*", train_split="train[:90%]", eval_split="train[90%:]"
     ),
 }
@@ -43,15 +84,17 @@ DATASETS = {
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     image_size: int = features.DEFAULT_IMAGE_SIZE
-    class_mode: str = features.DEFAULT_CLASS_MODE  # see models/features.py CLASS_MODES
+    # For trimap data: keep 3 classes, or merge the border (models/features.py CLASS_MODES).
+    class_mode: str = features.DEFAULT_CLASS_MODE
     epochs: int = 30
     batch_size: int = 8
     train_steps: int | None = None  # None: whole epochs; else this many steps in all
     learning_rate: float = 2e-3
-    loss: str = "dice"
+    loss: str = "dice"  # "dice", "dice_ce" or "focal" (models/losses.py LOSSES)
     augment: bool = True
-    alpha: float = 0.5  # MobileNetV2 width multiplier
-    encoder_weights: str = "imagenet"  # "imagenet", "none", or a path to a .h5 file
+    backbone: str = "mobilenet_v2"  # the encoder (models/unet.py BACKBONES)
+    alpha: float = 0.5  # MobileNetV2 width multiplier: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4
+    encoder_weights: str = "imagenet"  # "imagenet", "none", or a path to no-top weights
     decoder_filters: tuple[int, ...] = (128, 64, 48, 16)
     batchnorm_momentum: float = 0.9
     seed: int = 0  # weights, shuffling and augmentation; threads still add some noise
@@ -67,7 +110,7 @@ class EvaluationConfig:
 class PipelineConfig:
     pipeline_name: str = PIPELINE_NAME
     output_dir: str = DEFAULT_OUTPUT_DIR
-    data: DataConfig = DataConfig()
+    data: DataSource = TFDSSource()
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     # One in-process worker: on a laptop the multi-process runner costs more than it gains.
@@ -87,3 +130,28 @@ class PipelineConfig:
     @property
     def serving_model_dir(self) -> str:
         return os.path.join(self.output_dir, "serving_model", self.pipeline_name)
+
+
+def mask_format(source: DataSource):
+    """How the source's mask files encode classes (sources/image_files.py MaskFormat)."""
+    from sources.image_files import MaskFormat, parse_mask_format
+
+    if isinstance(source, ImageFolderSource):
+        return parse_mask_format(source.mask_values, source.mask_palette, source.background)
+    if isinstance(source, TFDSSource) and source.mask_values is not None:
+        return parse_mask_format(source.mask_values)
+    return MaskFormat.trimap()
+
+
+def mask_convention(config: PipelineConfig) -> features.MaskConvention:
+    """The classes the model learns: the stored masks' convention, or a trimap class mode."""
+    stored = mask_format(config.data).stored_convention
+    if stored == features.trimap_convention("trimap"):
+        return features.trimap_convention(config.training.class_mode)
+    if config.training.class_mode != features.DEFAULT_CLASS_MODE:
+        raise ValueError(
+            f"class_mode {config.training.class_mode!r} merges Oxford trimap classes; this "
+            f"source declares its own classes {stored.class_names}. Leave class_mode as "
+            f"{features.DEFAULT_CLASS_MODE!r} and declare the classes you want in its masks."
+        )
+    return stored

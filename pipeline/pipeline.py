@@ -7,6 +7,7 @@ import os
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from components.folder_example_gen import FolderExampleGen
 from components.tfds_example_gen import TFDSExampleGen
 from models import features
 from pipeline import configs
@@ -16,16 +17,9 @@ def create_pipeline(
     config: configs.PipelineConfig,
     metadata_connection_config=None,
 ) -> tfx.dsl.Pipeline:
-    data = config.data
     training = config.training
-    example_gen = TFDSExampleGen(
-        dataset=data.dataset,
-        data_dir=data.data_dir,
-        train_split=data.train_split,
-        eval_split=data.eval_split,
-        image_key=data.image_key,
-        mask_key=data.mask_key,
-    )
+    convention = configs.mask_convention(config).to_json_dict()
+    example_gen = example_gen_for(config.data)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
     example_validator = tfx.components.ExampleValidator(
@@ -36,7 +30,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         module_file=os.path.join(configs.MODULES_DIR, "preprocessing.py"),
-        custom_config={"image_size": training.image_size, "class_mode": training.class_mode},
+        custom_config={"image_size": training.image_size, "mask_convention": convention},
     )
     trainer = tfx.components.Trainer(
         module_file=os.path.join(configs.MODULES_DIR, "trainer.py"),
@@ -45,7 +39,7 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=None),
-        custom_config=dataclasses.asdict(training),
+        custom_config={**dataclasses.asdict(training), "mask_convention": convention},
     )
     # The baseline for "no regression": the newest model that was blessed before.
     model_resolver = tfx.dsl.Resolver(
@@ -86,9 +80,36 @@ def create_pipeline(
     )
 
 
+def example_gen_for(source: configs.DataSource):
+    """The ingestion component for a data source; all of them output the same Examples."""
+    if isinstance(source, configs.TFDSSource):
+        return TFDSExampleGen(
+            dataset=source.dataset,
+            data_dir=source.data_dir,
+            train_split=source.train_split,
+            eval_split=source.eval_split,
+            image_key=source.image_key,
+            mask_key=source.mask_key,
+        )
+    common = dict(
+        mask_format=configs.mask_format(source).to_json(),
+        eval_fraction=source.eval_fraction,
+        seed=source.seed,
+        max_bad_fraction=source.max_bad_fraction,
+    )
+    if isinstance(source, configs.OxfordFolderSource):
+        return FolderExampleGen(layout="oxford", root=os.path.abspath(source.root), **common)
+    return FolderExampleGen(
+        layout="image_folder",
+        image_dir=os.path.abspath(source.image_dir),
+        mask_dir=os.path.abspath(source.mask_dir),
+        **common,
+    )
+
+
 def eval_config(config: configs.PipelineConfig) -> tfma.EvalConfig:
     """Exact Dice over the eval split; blessing on mean Dice, absolute and vs. baseline."""
-    class_names = features.class_names(config.training.class_mode)
+    class_names = configs.mask_convention(config).class_names
     thresholds = config.evaluation
     return tfma.EvalConfig(
         model_specs=[

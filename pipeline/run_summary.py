@@ -19,6 +19,9 @@ class RunSummary:
     pushed_model_dir: str | None
     # ExampleValidator's findings: {split: ["feature: description", ...]}
     anomalies: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # Folder sources: how many files ingestion skipped, and its report listing them.
+    num_skipped: int | None = None
+    ingestion_report: str | None = None
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -95,6 +98,7 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
     blessing = outputs.get(("Evaluator", "blessing"))
     pushed = outputs.get(("Pusher", "pushed_model"))
     anomalies = outputs.get(("ExampleValidator", "anomalies"))
+    num_skipped, report_path = ingestion_skips(outputs)
     pushed_dir = None
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         pushed_dir = pushed.custom_properties["pushed_destination"].string_value
@@ -104,11 +108,30 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
         blessed=bool(blessing.custom_properties["blessed"].int_value) if blessing else None,
         pushed_model_dir=pushed_dir,
         anomalies=anomalies_by_split(anomalies.uri) if anomalies else {},
+        num_skipped=num_skipped,
+        ingestion_report=report_path,
+    )
+
+
+def ingestion_skips(outputs) -> tuple[int | None, str | None]:
+    """Skipped files and the report path, if the newest examples came from a folder."""
+    report = outputs.get(("FolderExampleGen", "report"))
+    folder_examples = outputs.get(("FolderExampleGen", "examples"))
+    tfds_examples = outputs.get(("TFDSExampleGen", "examples"))
+    if report is None or (tfds_examples is not None and tfds_examples.id > folder_examples.id):
+        return None, None
+    return report.custom_properties["num_skipped"].int_value, os.path.join(
+        report.uri, "report.json"
     )
 
 
 def format_summary(summary: RunSummary) -> str:
     lines = [""]
+    if summary.num_skipped is not None:
+        lines.append(
+            f"Ingestion: {summary.num_skipped} file(s) skipped"
+            + (f", listed in {summary.ingestion_report}" if summary.num_skipped else "")
+        )
     for split, found in summary.anomalies.items():
         lines.append(f"Data validation, {split} split: " + ("; ".join(found) or "no anomalies"))
     lines.append("Evaluation on the eval split (exact over all pixels):")

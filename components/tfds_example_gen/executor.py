@@ -1,21 +1,15 @@
 """TFDSExampleGen's executor: prepare a TFDS dataset, write TFX splits of tf.Examples."""
 
-import os
-import time
-
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
 from tfx.dsl.components.base import base_executor
-from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 import sources.synthetic_pets  # noqa: F401  Registers the embedded default with TFDS.
+from components import examples_io
 from models import features
-
-SPLITS = ("train", "eval")
-PROGRESS_EVERY = 500
 
 
 class Executor(base_executor.BaseExecutor):
@@ -35,52 +29,25 @@ class Executor(base_executor.BaseExecutor):
             "train": exec_properties["train_split"],
             "eval": exec_properties["eval_split"],
         }
+        counts = {}
         for split, expression in split_expressions.items():
-            count = write_split(
-                builder,
-                expression,
-                renames,
-                os.path.join(examples.uri, f"Split-{split}"),
+            counts[split] = examples_io.write_split(
+                examples.uri,
+                split,
+                tf_examples(builder, expression, renames),
+                f"TFDS {builder.info.full_name} {expression}",
             )
-            examples.set_int_custom_property(f"num_examples_{split}", count)
-
-        examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
-        examples.set_string_custom_property(
-            "payload_format", example_gen_pb2.PayloadFormat.Name(example_gen_pb2.FORMAT_TF_EXAMPLE)
-        )
-        examples.set_string_custom_property("file_format", "tfrecords_gzip")
+        examples_io.finish_artifact(examples, counts)
         examples.set_string_custom_property("tfds_dataset", builder.info.full_name)
 
 
-def write_split(builder, split_expression, renames, split_dir) -> int:
-    """Writes one split; the file appears under its final name only once complete."""
-    tf.io.gfile.makedirs(split_dir)
-    final_path = os.path.join(split_dir, "data_tfrecord-00000-of-00001.gz")
-    partial_path = final_path + ".partial"
+def tf_examples(builder, split_expression, renames):
+    """The split's records as tf.train.Example, images and masks as TFDS stores them."""
     # Keep images and masks as the encoded bytes TFDS stores: Transform decodes them.
     decoders = {name: tfds.decode.SkipDecoding() for name in renames}
     dataset = builder.as_dataset(split=split_expression, decoders=decoders, shuffle_files=False)
-    started = time.time()
-    count = 0
-    with tf.io.TFRecordWriter(partial_path, options="GZIP") as writer:
-        for record in tfds.as_numpy(dataset):
-            writer.write(to_tf_example(record, renames).SerializeToString())
-            count += 1
-            if count % PROGRESS_EVERY == 0:
-                logging.info(
-                    "%s: %d examples written (%.0f s).",
-                    split_expression,
-                    count,
-                    time.time() - started,
-                )
-    if count == 0:
-        tf.io.gfile.remove(partial_path)
-        raise ValueError(f"TFDS split {split_expression!r} of {builder.info.full_name} is empty.")
-    tf.io.gfile.rename(partial_path, final_path, overwrite=True)
-    logging.info(
-        "%s: %d examples in %s (%.0f s).", split_expression, count, split_dir, time.time() - started
-    )
-    return count
+    for record in tfds.as_numpy(dataset):
+        yield to_tf_example(record, renames)
 
 
 def to_tf_example(record, renames) -> tf.train.Example:

@@ -14,13 +14,14 @@ def encode(array, fmt):
     return buffer.getvalue()
 
 
-def run_preprocessing(images, masks, image_size=8, class_mode="trimap"):
+def run_preprocessing(images, masks, image_size=8, class_mode="trimap", convention=None):
     inputs = {
         features.IMAGE_KEY: tf.constant([[encode(i, "PNG")] for i in images]),
         features.MASK_KEY: tf.constant([[encode(m, "PNG")] for m in masks]),
     }
+    convention = convention or features.trimap_convention(class_mode)
     outputs = preprocessing.preprocessing_fn(
-        inputs, {"image_size": image_size, "class_mode": class_mode}
+        inputs, {"image_size": image_size, "mask_convention": convention.to_json_dict()}
     )
     return (
         outputs[features.TRANSFORMED_IMAGE_KEY].numpy(),
@@ -71,7 +72,7 @@ def test_class_modes_map_trimap_values(class_mode, expected):
 
 def test_unknown_mask_values_fail_with_a_message():
     mask = np.full([4, 4], 7, np.uint8)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="outside the trimap convention"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"outside the mask convention \[1, 2, 3\] \(pet, background, border\)"):
         run_preprocessing([np.zeros([4, 4, 3], np.uint8)], [mask], image_size=4)
 
 
@@ -87,3 +88,34 @@ def test_images_are_decoded_by_content_not_by_name():
     decoded_gray = preprocessing.decode_image(encode(gray, "PNG")).numpy()
     assert decoded_jpeg.shape == (6, 6, 3)
     np.testing.assert_array_equal(decoded_gray, np.repeat(gray[..., None], 3, axis=-1))
+
+
+def test_a_declared_convention_maps_any_values():
+    # Binary masks saved as 0 / 255, a common format of users' folders.
+    convention = features.MaskConvention(("background", "object"), ((0,), (255,)))
+    mask = np.array([[0, 255, 255]], np.uint8).repeat(3, axis=0)
+    _, class_ids = run_preprocessing(
+        [np.zeros([3, 3, 3], np.uint8)], [mask], image_size=3, convention=convention
+    )
+    np.testing.assert_array_equal(class_ids[0][0], [0, 1, 1])
+
+
+def test_mask_convention_round_trips_through_json():
+    convention = features.trimap_convention("binary_border_as_pet")
+    assert features.MaskConvention.from_json_dict(convention.to_json_dict()) == convention
+    assert convention.class_of_value == {2: 0, 1: 1, 3: 1}
+
+
+@pytest.mark.parametrize(
+    "names, values, message",
+    [
+        (("a",), ((0,),), "two classes"),
+        (("a", "a"), ((0,), (1,)), "unique"),
+        (("a", "b"), ((0,), (0,)), "distinct"),
+        (("a", "b"), ((0,), (256,)), "distinct"),
+        (("a", "b"), ((0,),), "one tuple"),
+    ],
+)
+def test_bad_conventions_are_refused(names, values, message):
+    with pytest.raises(ValueError, match=message):
+        features.MaskConvention(names, values, background=None)

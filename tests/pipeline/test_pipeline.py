@@ -1,4 +1,7 @@
 import dataclasses
+import os
+
+import pytest
 
 from pipeline import configs
 from pipeline.pipeline import create_pipeline, eval_config
@@ -41,3 +44,36 @@ def test_blessing_thresholds_come_from_config():
     assert '"class_names": ["background", "pet"]' in dice.config
     assert dice.threshold.value_threshold.lower_bound.value == 0.7
     assert dice.threshold.change_threshold.absolute.value == -0.02
+
+
+def test_folder_sources_get_the_folder_example_gen(tmp_path):
+    oxford = configs.PipelineConfig(data=configs.OxfordFolderSource(root=str(tmp_path)))
+    by_id = {c.id: c for c in create_pipeline(oxford).components}
+    example_gen = by_id["FolderExampleGen"]
+    assert example_gen.exec_properties["layout"] == "oxford"
+    assert example_gen.exec_properties["root"] == str(tmp_path)
+    assert by_id["Transform"].inputs["examples"].producer_component_id == "FolderExampleGen"
+    assert set(example_gen.outputs) == {"examples", "report"}
+
+    folder = configs.PipelineConfig(
+        data=configs.ImageFolderSource(
+            image_dir="imgs", mask_dir="masks", mask_values="background=0,road=1+2"
+        )
+    )
+    by_id = {c.id: c for c in create_pipeline(folder).components}
+    assert by_id["FolderExampleGen"].exec_properties["image_dir"] == os.path.abspath("imgs")
+    # The declared classes reach the Transform, the Trainer and the Evaluator's metric.
+    expected = '"class_names": ["background", "road"], "class_values": [[0], [1, 2]]'
+    assert expected in by_id["Transform"].exec_properties["custom_config"]
+    assert expected in by_id["Trainer"].exec_properties["custom_config"]
+    (dice,) = eval_config(folder).metrics_specs[0].metrics
+    assert '"class_names": ["background", "road"]' in dice.config
+
+
+def test_class_mode_applies_to_trimaps_only():
+    config = configs.PipelineConfig(
+        data=configs.ImageFolderSource("i", "m", mask_values="background=0,road=1"),
+        training=dataclasses.replace(configs.TrainingConfig(), class_mode="binary_border_as_pet"),
+    )
+    with pytest.raises(ValueError, match="merges Oxford trimap classes"):
+        configs.mask_convention(config)

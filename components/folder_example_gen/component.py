@@ -1,0 +1,79 @@
+"""FolderExampleGen: image and mask files in, TFX's `Examples` and a skip report out.
+
+Layouts (see sources/): "oxford", the Oxford-IIIT Pet archives unpacked under `root`; and
+"image_folder", images in `image_dir` and masks with the same file stems in `mask_dir`.
+The examples have the same features as the TFDS `oxford_iiit_pet` ones, so every
+component downstream treats both sources alike.
+
+A pair that cannot be used (corrupt image, no mask, mask of another size or with values
+outside the declared convention, ...) is skipped, logged, and listed in the `report`
+artifact; a source where more than `max_bad_fraction` of the pairs are bad fails early.
+"""
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.folder_example_gen import executor
+
+LAYOUTS = ("oxford", "image_folder")
+
+
+class IngestionReport(types.Artifact):
+    """report.json: pairs found, examples written per split, and every skipped file."""
+
+    TYPE_NAME = "IngestionReport"
+
+
+class FolderExampleGenSpec(types.ComponentSpec):
+    PARAMETERS = {
+        "layout": ExecutionParameter(type=str),
+        # "oxford": the folder holding images/ and annotations/.
+        "root": ExecutionParameter(type=str, optional=True),
+        # "image_folder": the two folders matched by file stem.
+        "image_dir": ExecutionParameter(type=str, optional=True),
+        "mask_dir": ExecutionParameter(type=str, optional=True),
+        # JSON of sources.image_files.MaskFormat: the masks' classes (values or palette).
+        "mask_format": ExecutionParameter(type=str),
+        "eval_fraction": ExecutionParameter(type=float),
+        "seed": ExecutionParameter(type=int),
+        "max_bad_fraction": ExecutionParameter(type=float),
+    }
+    INPUTS = {}
+    OUTPUTS = {
+        "examples": ChannelParameter(type=standard_artifacts.Examples),
+        "report": ChannelParameter(type=IngestionReport),
+    }
+
+
+class FolderExampleGen(base_component.BaseComponent):
+    SPEC_CLASS = FolderExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        layout: str,
+        mask_format: str,
+        root: str = "",
+        image_dir: str = "",
+        mask_dir: str = "",
+        eval_fraction: float = 0.1,
+        seed: int = 0,
+        max_bad_fraction: float = 0.5,
+    ):
+        if layout not in LAYOUTS:
+            raise ValueError(f"Unknown layout {layout!r}; use one of {LAYOUTS}.")
+        spec = FolderExampleGenSpec(
+            layout=layout,
+            root=root,
+            image_dir=image_dir,
+            mask_dir=mask_dir,
+            mask_format=mask_format,
+            eval_fraction=eval_fraction,
+            seed=seed,
+            max_bad_fraction=max_bad_fraction,
+            examples=types.Channel(type=standard_artifacts.Examples),
+            report=types.Channel(type=IngestionReport),
+        )
+        super().__init__(spec=spec)

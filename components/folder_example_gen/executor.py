@@ -1,0 +1,147 @@
+"""FolderExampleGen's executor: find pairs, read and check each, write splits and a report."""
+
+import collections
+import json
+import os
+
+import tensorflow as tf
+from absl import logging
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+
+from components import examples_io
+from models import features
+from sources import image_folder, oxford_layout, pairs
+from sources.image_files import BadFile, MaskFormat, SourceError, encode_png, read_image, read_mask
+
+REPORT_FILE = "report.json"
+# Judge "most pairs are bad" only once this many were read: a few bad files among the first
+# ones say little, but a wrong mask convention shows up in every one of them.
+MIN_PAIRS_BEFORE_FAILING = 20
+LOGGED_SKIPS = 20  # Skips logged one by one; the rest are counted (all are in the report).
+
+
+class TooManyBadPairs(SourceError):
+    pass
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(self, input_dict, output_dict, exec_properties):
+        examples = artifact_utils.get_single_instance(output_dict["examples"])
+        report_artifact = artifact_utils.get_single_instance(output_dict["report"])
+        mask_format = MaskFormat.from_json(exec_properties["mask_format"])
+        discovery, description = discover(exec_properties)
+        train_pairs, eval_pairs = pairs.split_pairs(
+            discovery.pairs, float(exec_properties["eval_fraction"]), int(exec_properties["seed"])
+        )
+        logging.info(
+            "%s: %d pairs (%d train, %d eval); %d files without a partner.",
+            description,
+            len(discovery.pairs),
+            len(train_pairs),
+            len(eval_pairs),
+            len(discovery.problems),
+        )
+        for problem in discovery.problems[:LOGGED_SKIPS]:
+            logging.warning("Skipped: %s", problem)
+
+        reader = PairReader(mask_format, float(exec_properties["max_bad_fraction"]))
+        counts = {}
+        for split, split_pairs in (("train", train_pairs), ("eval", eval_pairs)):
+            counts[split] = examples_io.write_split(
+                examples.uri,
+                split,
+                reader.tf_examples(split_pairs, split),
+                f"{description} {split}",
+            )
+        reader.check_bad_fraction(final=True)
+        examples_io.finish_artifact(examples, counts)
+
+        skipped = [{"path": p.path, "reason": p.reason, "split": None} for p in discovery.problems]
+        skipped += reader.skipped
+        examples.set_int_custom_property("num_skipped", len(skipped))
+        report = {
+            "source": description,
+            "pairs_found": len(discovery.pairs),
+            "examples_written": counts,
+            "num_skipped": len(skipped),
+            "skipped_by_reason": _count_reasons(skipped),
+            "skipped": skipped,
+        }
+        with tf.io.gfile.GFile(os.path.join(report_artifact.uri, REPORT_FILE), "w") as file:
+            file.write(json.dumps(report, indent=2))
+        report_artifact.set_int_custom_property("num_skipped", len(skipped))
+        report_artifact.set_int_custom_property("num_examples", sum(counts.values()))
+        if skipped:
+            logging.warning(
+                "%d file(s) skipped; each one and why: %s",
+                len(skipped),
+                os.path.join(report_artifact.uri, REPORT_FILE),
+            )
+
+
+def discover(exec_properties) -> tuple[pairs.Discovery, str]:
+    if exec_properties["layout"] == "oxford":
+        root = exec_properties["root"]
+        return oxford_layout.find_pairs(root, "trainval"), f"Oxford-IIIT Pet folder {root}"
+    image_dir, mask_dir = exec_properties["image_dir"], exec_properties["mask_dir"]
+    return image_folder.find_pairs(image_dir, mask_dir), f"folder {image_dir} + {mask_dir}"
+
+
+class PairReader:
+    """Turns pairs into tf.Examples, skipping (and remembering) the ones that fail."""
+
+    def __init__(self, mask_format: MaskFormat, max_bad_fraction: float):
+        self.mask_format = mask_format
+        self.max_bad_fraction = max_bad_fraction
+        self.num_read = 0
+        self.skipped = []
+
+    def tf_examples(self, split_pairs, split):
+        for pair in split_pairs:
+            self.num_read += 1
+            try:
+                yield self.to_tf_example(pair)
+            except BadFile as problem:
+                self.skipped.append(
+                    {"path": problem.path, "reason": problem.reason, "split": split}
+                )
+                if len(self.skipped) <= LOGGED_SKIPS:
+                    logging.warning("Skipped: %s", problem)
+                self.check_bad_fraction()
+
+    def to_tf_example(self, pair: pairs.Pair) -> tf.train.Example:
+        image = read_image(pair.image_path)
+        mask = read_mask(pair.mask_path, self.mask_format, expected_size=image.size)
+        feature = {
+            features.IMAGE_KEY: examples_io.bytes_feature(image.encoded),
+            features.MASK_KEY: examples_io.bytes_feature(encode_png(mask)),
+            features.FILE_NAME_KEY: examples_io.bytes_feature(
+                os.path.basename(pair.image_path).encode()
+            ),
+        }
+        # Breed and species only where the source knows them (the Oxford layout).
+        if pair.label != pairs.UNKNOWN:
+            feature[features.LABEL_KEY] = examples_io.int_feature(pair.label)
+        if pair.species != pairs.UNKNOWN:
+            feature[features.SPECIES_KEY] = examples_io.int_feature(pair.species)
+        return tf.train.Example(features=tf.train.Features(feature=feature))
+
+    def check_bad_fraction(self, final=False):
+        if not final and self.num_read < MIN_PAIRS_BEFORE_FAILING:
+            return
+        if self.num_read and len(self.skipped) > self.max_bad_fraction * self.num_read:
+            reasons = _count_reasons(self.skipped)
+            raise TooManyBadPairs(
+                f"{len(self.skipped)} of the {self.num_read} pairs read so far are unusable "
+                f"(more than {self.max_bad_fraction:.0%}), so the source is probably "
+                f"misconfigured. Most common problems: {reasons}. First: "
+                f"{self.skipped[0]['path']}: {self.skipped[0]['reason']}. Check the folder "
+                "paths and the masks' declared values or palette."
+            )
+
+
+def _count_reasons(skipped) -> dict[str, int]:
+    # Reasons name values and sizes; group by their first words so that counts mean something.
+    counter = collections.Counter(entry["reason"].split(";")[0][:60] for entry in skipped)
+    return dict(counter.most_common(5))

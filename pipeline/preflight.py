@@ -1,0 +1,104 @@
+"""Checks a pipeline config before anything runs, so that config mistakes fail in seconds.
+
+A missing folder, a folder without pairs, an unknown TFDS name or feature key, or masks
+whose values do not match the declared convention would otherwise fail minutes later in
+the middle of a component. Each check raises `ConfigError` with the problem and the fix.
+"""
+
+import os
+
+from pipeline import configs
+from sources import image_files
+
+SAMPLE_PAIRS = 20  # pairs read to check a folder's images and masks
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def check(config: configs.PipelineConfig) -> str:
+    """Raises ConfigError if the config cannot work; returns a one-line description."""
+    try:
+        configs.mask_convention(config)  # a bad class_mode or mask declaration
+        _check_training(config.training)
+        if isinstance(config.data, configs.TFDSSource):
+            return _check_tfds(config.data)
+        return _check_folder(config.data)
+    except (image_files.SourceError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+
+
+def _check_training(training: configs.TrainingConfig):
+    from models import losses, unet
+
+    losses.get_loss(training.loss)
+    backbone = unet.get_backbone(training.backbone)
+    if backbone.has_alpha and training.alpha not in unet.MOBILENET_V2_ALPHAS:
+        raise ConfigError(
+            f"alpha={training.alpha} for {training.backbone}; use one of "
+            f"{unet.MOBILENET_V2_ALPHAS}."
+        )
+    weights = training.encoder_weights
+    if weights not in ("imagenet", "none") and not os.path.isfile(weights):
+        raise ConfigError(
+            f"encoder_weights {weights!r} is neither 'imagenet', 'none' nor a weights file."
+        )
+
+
+def _check_tfds(source: configs.TFDSSource) -> str:
+    import tensorflow_datasets as tfds
+
+    import sources.synthetic_pets  # noqa: F401  Registers the embedded default with TFDS.
+
+    try:
+        builder = tfds.builder(source.dataset, data_dir=source.data_dir)
+    except tfds.core.registered.DatasetNotFoundError as error:
+        first_line = str(error).splitlines()[0]
+        raise ConfigError(
+            f"TFDS has no dataset {source.dataset!r} ({first_line}). Use a name from "
+            "https://www.tensorflow.org/datasets/catalog, a preset of pipeline/configs.py "
+            "DATASETS, or --oxford-dir / --image-dir for files on disk."
+        ) from None
+    available = set(builder.info.features.keys())
+    for what, key in (("image", source.image_key), ("mask", source.mask_key)):
+        if key not in available:
+            raise ConfigError(
+                f"TFDS dataset {builder.info.full_name} has no feature {key!r} for the "
+                f"{what}; it has {sorted(available)}. Set the {what} key (--{what}-key)."
+            )
+    return f"TFDS {builder.info.full_name}"
+
+
+def _check_folder(source) -> str:
+    from components.folder_example_gen import executor
+
+    mask_format = configs.mask_format(source)
+    if isinstance(source, configs.OxfordFolderSource):
+        discovery, description = executor.discover({"layout": "oxford", "root": source.root})
+    else:
+        discovery, description = executor.discover(
+            {"layout": "image_folder", "image_dir": source.image_dir, "mask_dir": source.mask_dir}
+        )
+    # Read pairs spread over the whole folder: a wrong convention shows up in all of them.
+    step = max(1, len(discovery.pairs) // SAMPLE_PAIRS)
+    sample = discovery.pairs[::step][:SAMPLE_PAIRS]
+    problems = []
+    for pair in sample:
+        try:
+            image = image_files.read_image(pair.image_path)
+            image_files.read_mask(pair.mask_path, mask_format, expected_size=image.size)
+        except image_files.BadFile as problem:
+            problems.append(problem)
+    if len(problems) > source.max_bad_fraction * len(sample):
+        raise ConfigError(
+            f"{len(problems)} of {len(sample)} sampled pairs in {description} are unusable, "
+            f"e.g. {problems[0]}. Check the paths and the masks' declared values or palette "
+            "(--mask-values / --mask-palette)."
+        )
+    return (
+        f"{description}: {len(discovery.pairs)} pairs, {len(discovery.problems)} files "
+        f"without a partner ({os.path.basename(discovery.problems[0].path)}, ...)"
+        if discovery.problems
+        else f"{description}: {len(discovery.pairs)} pairs"
+    )

@@ -1,0 +1,118 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.folder_example_gen import IngestionReport, executor
+from models import features
+from sources.image_files import MaskFormat, parse_mask_format
+from tests import trap_files
+
+
+def run_executor(tmp_path, mask_format=None, **overrides):
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    report = IngestionReport()
+    report.uri = str(tmp_path / "report")
+    os.makedirs(report.uri)
+    exec_properties = {
+        "layout": "oxford",
+        "root": str(tmp_path / "oxford"),
+        "image_dir": "",
+        "mask_dir": "",
+        "mask_format": (mask_format or MaskFormat.trimap()).to_json(),
+        "eval_fraction": 0.25,
+        "seed": 0,
+        "max_bad_fraction": 0.5,
+    }
+    exec_properties.update(overrides)
+    executor.Executor().Do({}, {"examples": [examples], "report": [report]}, exec_properties)
+    return examples, report
+
+
+def read_split(examples, split):
+    split_dir = artifact_utils.get_split_uri([examples], split)
+    files = tf.io.gfile.glob(os.path.join(split_dir, "*"))
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return files, [tf.train.Example.FromString(r.numpy()) for r in records]
+
+
+def feature(example, key):
+    values = example.features.feature[key]
+    return values.bytes_list.value or values.int64_list.value
+
+
+def test_oxford_folder_with_every_trap(tmp_path):
+    trap_files.oxford_folder_with_traps(str(tmp_path / "oxford"))
+    examples, report = run_executor(tmp_path)
+
+    written = {}
+    for split in ("train", "eval"):
+        files, records = read_split(examples, split)
+        assert [os.path.basename(f) for f in files] == ["data_tfrecord-00000-of-00001.gz"]
+        for record in records:
+            written[feature(record, features.FILE_NAME_KEY)[0].decode()] = record
+        assert examples.get_int_custom_property(f"num_examples_{split}") == len(records)
+    assert sorted(written) == [f"{name}.jpg" for name in trap_files.OXFORD_GOOD]
+
+    # Every written image decodes in TensorFlow as RGB of its size, masks as trimaps.
+    for record in written.values():
+        image = tf.io.decode_image(feature(record, features.IMAGE_KEY)[0], channels=3)
+        mask = tf.io.decode_png(feature(record, features.MASK_KEY)[0])
+        assert image.shape == (24, 32, 3) and mask.shape == (24, 32, 1)
+        np.testing.assert_array_equal(mask.numpy()[..., 0], trap_files.trimap())
+    pug = written["pug_6.jpg"]  # CMYK JPEG, listed as breed 26 (pug), a dog
+    assert feature(pug, features.LABEL_KEY) == [25] and feature(pug, features.SPECIES_KEY) == [1]
+
+    with open(os.path.join(report.uri, "report.json")) as file:
+        report_json = json.load(file)
+    bad = {n: t for n, t in trap_files.OXFORD_TRAPS.items() if t[2]}
+    assert report_json["num_skipped"] == len(bad) == report.get_int_custom_property("num_skipped")
+    assert examples.get_int_custom_property("num_skipped") == len(bad)
+    assert report_json["examples_written"] == {
+        "train": examples.get_int_custom_property("num_examples_train"),
+        "eval": examples.get_int_custom_property("num_examples_eval"),
+    }
+    reasons = {os.path.basename(entry["path"]): entry["reason"] for entry in report_json["skipped"]}
+    for name, (_, mask_kind, _, reason) in bad.items():
+        mask_is_bad = mask_kind in ("wrong_size", "unknown_values")
+        file_name = f"{name}.png" if mask_is_bad else f"{name}.jpg"
+        assert reason in reasons[file_name], (file_name, reasons)
+
+
+def test_generic_folder_with_a_palette(tmp_path):
+    palette = parse_mask_format(palette="background=#000000,cat=#ff0000")
+    for index in range(6):
+        trap_files.write_image("rgb_jpeg", str(tmp_path / "images" / f"img{index}.jpg"), index)
+        colours = np.zeros([24, 32, 3], np.uint8)
+        colours[: index + 1] = [255, 0, 0]
+        trap_files.save(
+            Image.fromarray(colours), str(tmp_path / "masks" / f"img{index}.png"), "PNG"
+        )
+    examples, report = run_executor(
+        tmp_path,
+        palette,
+        layout="image_folder",
+        image_dir=str(tmp_path / "images"),
+        mask_dir=str(tmp_path / "masks"),
+    )
+    records = read_split(examples, "train")[1] + read_split(examples, "eval")[1]
+    assert len(records) == 6 and report.get_int_custom_property("num_skipped") == 0
+    for record in records:
+        index = int(feature(record, features.FILE_NAME_KEY)[0].decode()[3])
+        mask = tf.io.decode_png(feature(record, features.MASK_KEY)[0]).numpy()[..., 0]
+        assert (mask[: index + 1] == 1).all() and (mask[index + 1 :] == 0).all()
+        # A generic folder knows no breed or species: the features are absent, not -1.
+        assert features.LABEL_KEY not in record.features.feature
+
+
+def test_mostly_bad_source_fails_and_leaves_no_split_file(tmp_path):
+    trap_files.generated_oxford_folder(str(tmp_path / "oxford"), num_trainval=30, num_test=0)
+    wrong = parse_mask_format(values="background=0,pet=1")  # trimaps hold 1, 2 and 3
+    with pytest.raises(executor.TooManyBadPairs, match=r"20 of the 20 pairs read so far"):
+        run_executor(tmp_path, wrong)
+    assert not tf.io.gfile.glob(str(tmp_path / "examples" / "Split-*" / "*"))

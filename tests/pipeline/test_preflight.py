@@ -1,0 +1,67 @@
+import pytest
+
+from pipeline import configs, preflight
+from tests import trap_files
+
+
+def check(source, **training):
+    return preflight.check(
+        configs.PipelineConfig(data=source, training=configs.TrainingConfig(**training))
+    )
+
+
+def test_good_sources_pass_with_a_description(tmp_path):
+    root = trap_files.generated_oxford_folder(str(tmp_path / "oxford"))
+    assert check(configs.OxfordFolderSource(root)) == f"Oxford-IIIT Pet folder {root}: 12 pairs"
+    assert check(configs.TFDSSource()) == "TFDS synthetic_pets/default/1.1.0"
+
+
+def test_a_few_bad_pairs_pass_and_orphans_are_counted(tmp_path):
+    root = trap_files.oxford_folder_with_traps(str(tmp_path / "oxford"))
+    description = check(configs.OxfordFolderSource(root))
+    assert description.endswith("11 pairs, 1 files without a partner (Persian_10.jpg, ...)")
+
+
+@pytest.mark.parametrize(
+    "make_source, message",
+    [
+        (lambda d: configs.OxfordFolderSource(f"{d}/missing"), "does not exist. Point it at"),
+        (
+            lambda d: configs.ImageFolderSource(
+                f"{d}/oxford/images", f"{d}/empty", "background=0,pet=1"
+            ),
+            "masks folder .* does not exist",
+        ),
+        (
+            lambda d: configs.ImageFolderSource(
+                f"{d}/oxford/images", f"{d}/oxford/annotations/trimaps", "background=0,pet=1"
+            ),
+            r"16 of 16 sampled pairs .* mask values \[2, 3\] are outside .*--mask-values",
+        ),
+        (lambda d: configs.TFDSSource(dataset="no_such_dataset"), "TFDS has no dataset"),
+        (
+            lambda d: configs.TFDSSource(mask_key="trimap"),
+            r"no feature 'trimap' for the mask; it has \[.*'segmentation_mask'",
+        ),
+        (lambda d: configs.TFDSSource(mask_values="pet=1,pet=2"), "unique"),
+    ],
+)
+def test_config_errors_fail_before_the_pipeline_starts(tmp_path, make_source, message):
+    trap_files.generated_oxford_folder(str(tmp_path / "oxford"))
+    with pytest.raises(preflight.ConfigError, match=message):
+        check(make_source(str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    "training, message",
+    [
+        ({"class_mode": "tri"}, "Unknown class_mode 'tri'"),
+        ({"loss": "hinge"}, r"Unknown loss 'hinge'; use one of \['dice', 'dice_ce', 'focal'\]"),
+        ({"backbone": "vgg"}, "Unknown backbone 'vgg'"),
+        ({"alpha": 0.6}, "alpha=0.6 for mobilenet_v2"),
+        ({"encoder_weights": "/no/such.h5"}, "neither 'imagenet', 'none' nor a weights file"),
+    ],
+)
+def test_training_config_errors_fail_before_the_pipeline_starts(training, message):
+    with pytest.raises(preflight.ConfigError, match=message):
+        check(configs.TFDSSource(), **training)

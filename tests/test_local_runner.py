@@ -1,0 +1,51 @@
+import pytest
+
+import local_runner
+from pipeline import configs
+from tests import trap_files
+
+
+def source_of(*argv):
+    return local_runner.config_from_args(local_runner.parse_args(list(argv))).data
+
+
+def test_flags_choose_the_data_source():
+    assert source_of() == configs.DATASETS["synthetic_pets"]
+    assert source_of("--dataset", "oxford_iiit_pet", "--data-dir", "/d") == configs.TFDSSource(
+        dataset="oxford_iiit_pet:4.*.*",
+        data_dir="/d",
+        train_split="train[:90%]",
+        eval_split="train[90%:]",
+    )
+    assert source_of("--dataset", "voc/2012", "--mask-key", "m", "--mask-values", "a=0,b=1") == (
+        configs.TFDSSource(dataset="voc/2012", mask_key="m", mask_values="a=0,b=1")
+    )
+    assert source_of("--oxford-dir", "/pets", "--eval-fraction", "0.2") == (
+        configs.OxfordFolderSource(root="/pets", eval_fraction=0.2)
+    )
+    assert source_of("--image-dir", "i", "--mask-dir", "m", "--mask-palette", "a=#000000") == (
+        configs.ImageFolderSource("i", "m", mask_palette="a=#000000")
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--oxford-dir", "/x", "--image-dir", "/y"], "not both"),
+        (["--image-dir", "/y"], "go together"),
+        (["--image-dir", "/y", "--mask-dir", "/z"], "Say what the masks' pixels mean"),
+    ],
+)
+def test_contradictory_flags_are_refused(argv, message):
+    with pytest.raises(SystemExit, match=message):
+        local_runner.main(argv)
+
+
+def test_a_bad_folder_stops_before_any_output_is_written(tmp_path):
+    root = trap_files.generated_oxford_folder(str(tmp_path / "oxford"))
+    output_dir = tmp_path / "outputs"
+    argv = ["--image-dir", f"{root}/images", "--mask-dir", f"{root}/annotations/trimaps"]
+    argv += ["--mask-values", "background=0,pet=1", "--output-dir", str(output_dir)]
+    with pytest.raises(SystemExit, match="Configuration error: 16 of 16 sampled pairs"):
+        local_runner.main(argv)
+    assert not output_dir.exists()
