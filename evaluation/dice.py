@@ -41,49 +41,10 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+# The math lives in evaluation/metrics.py (numpy only, shared with the evaluate CLI).
+from evaluation.metrics import confusion_counts, dice_from_counts, mean_dice
+
 DEFAULT_NAME = "dice"
-
-
-# ---------------------------------------------------------------------------
-# Plain numpy helpers: the one definition of the math.
-# ---------------------------------------------------------------------------
-
-
-def confusion_counts(true_ids, predicted_ids, num_classes: int):
-    """Returns int64 (intersection[C], true_size[C], predicted_size[C]).
-
-    `true_ids` and `predicted_ids` are class-id arrays with the same number of
-    elements (any shape; e.g. [H, W] against [H, W, 1], or a whole batch).
-    Counts are sums over all their pixels.
-    """
-    true_ids = np.asarray(true_ids).astype(np.int64).ravel()
-    predicted_ids = np.asarray(predicted_ids).astype(np.int64).ravel()
-    if true_ids.size != predicted_ids.size:
-        raise ValueError(f"labels have {true_ids.size} pixels but predictions {predicted_ids.size}")
-    for name, ids in (("label", true_ids), ("prediction", predicted_ids)):
-        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
-            raise ValueError(f"{name} class ids must be in [0, {num_classes})")
-    # bincount is a per-class histogram; pixels where both agree are the
-    # intersection of that class.
-    count = lambda ids: np.bincount(ids, minlength=num_classes).astype(np.int64)
-    intersection = count(true_ids[true_ids == predicted_ids])
-    return intersection, count(true_ids), count(predicted_ids)
-
-
-def dice_from_counts(intersection, true_size, predicted_size) -> np.ndarray:
-    """Per-class Dice = 2*I / (|T| + |P|); NaN where a class is in neither."""
-    intersection = np.asarray(intersection, dtype=np.float64)
-    denominator = np.asarray(true_size, np.float64) + np.asarray(predicted_size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # 0/0 -> NaN: the score is undefined, not perfect (1) nor wrong (0).
-        return np.where(denominator > 0, 2.0 * intersection / denominator, np.nan)
-
-
-def mean_dice(dice_per_class) -> float:
-    """Mean over classes that are defined (NaN classes excluded); NaN if none."""
-    dice_per_class = np.asarray(dice_per_class, dtype=np.float64)
-    defined = dice_per_class[~np.isnan(dice_per_class)]
-    return float(defined.mean()) if defined.size else float("nan")
 
 
 def metric_names(class_names: List[str], name: str = DEFAULT_NAME) -> List[str]:

@@ -206,7 +206,9 @@ def _open(path: str, raw: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(raw))
         image.load()  # Decodes the pixels now: truncated and corrupt files fail here.
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError:
+        raise BadFile(path, "not a readable image (unknown or corrupt image format)") from None
+    except (OSError, SyntaxError, ValueError) as error:
         raise BadFile(path, f"not a readable image ({error})") from None
     if image.width < 1 or image.height < 1:
         raise BadFile(path, "the image has no pixels")

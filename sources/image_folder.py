@@ -12,10 +12,11 @@ from sources.pairs import IMAGE_EXTENSIONS, Discovery, Pair, list_files
 
 
 def find_pairs(image_dir: str, mask_dir: str) -> Discovery:
-    images = list_files(image_dir, "images", IMAGE_EXTENSIONS)
-    masks = list_files(mask_dir, "masks")
+    problems = []
+    images = list_files(image_dir, "images", IMAGE_EXTENSIONS, problems)
+    masks = list_files(mask_dir, "masks", None, problems)
     pairs = [Pair(stem, path, masks[stem]) for stem, path in images.items() if stem in masks]
-    problems = [
+    problems += [
         BadFile(path, f"no mask named {stem}.* in {mask_dir}")
         for stem, path in images.items()
         if stem not in masks

@@ -74,8 +74,9 @@ def find_pairs(root: str, subset: str = "trainval") -> Discovery:
             f"The Oxford-IIIT Pet folder {root} does not exist. Point it at the folder that "
             "holds images/ and annotations/trimaps/ (the two archives, unpacked)."
         )
-    images = list_files(os.path.join(root, "images"), "images", IMAGE_EXTENSIONS)
-    trimaps = list_files(os.path.join(root, "annotations", "trimaps"), "trimaps")
+    problems = []
+    images = list_files(os.path.join(root, "images"), "images", IMAGE_EXTENSIONS, problems)
+    trimaps = list_files(os.path.join(root, "annotations", "trimaps"), "trimaps", None, problems)
     lists = {name: _read_list(root, name) for name in ("trainval", "test")}
     listed = {**lists["test"], **lists["trainval"]}  # name -> (label, species)
 
@@ -92,7 +93,7 @@ def find_pairs(root: str, subset: str = "trainval") -> Discovery:
         # No official split: keep the listed test images apart all the same.
         names = [name for name in names if name not in lists["test"]]
 
-    pairs, problems = [], []
+    pairs = []
     for name in names:
         if name not in images:
             problems.append(BadFile(name, f"listed in annotations/{subset}.txt but no image"))

@@ -30,8 +30,12 @@ class Discovery:
     problems: list[BadFile]
 
 
-def list_files(directory: str, what: str, extensions=None) -> dict[str, str]:
-    """{stem: path} of the files in `directory`; hidden files (e.g. macOS '._*') skipped."""
+def list_files(directory: str, what: str, extensions=None, problems=None) -> dict[str, str]:
+    """{stem: path} of the files in `directory`; hidden files (e.g. macOS '._*') skipped.
+
+    Two files with one stem (a.jpg and a.png) cannot both pair by name: the first in
+    sorted order is kept, and the other is added to `problems` when it is given.
+    """
     if not os.path.isdir(directory):
         raise SourceError(
             f"The {what} folder {directory} does not exist. Check the path in the data source "
@@ -45,7 +49,17 @@ def list_files(directory: str, what: str, extensions=None) -> dict[str, str]:
             continue
         if extensions is not None and extension.lower() not in extensions:
             continue
-        files.setdefault(stem, path)
+        if stem in files:
+            if problems is not None:
+                problems.append(
+                    BadFile(
+                        path,
+                        f"{os.path.basename(files[stem])} has the same name stem; "
+                        "rename one of them",
+                    )
+                )
+            continue
+        files[stem] = path
     return files
 
 

@@ -28,7 +28,7 @@ from tensorflow_model_analysis.metrics import metric_specs, metric_types, metric
 from tensorflow_model_analysis.proto import config_pb2
 from tfx_bsl.tfxio import test_util as tfxio_test_util
 
-from evaluation import dice
+from evaluation import dice, metrics
 
 CLASS_NAMES = ["pet", "background", "border"]
 METRIC_CONFIG_JSON = json.dumps({"class_names": CLASS_NAMES})
@@ -49,7 +49,7 @@ PRED_3X3 = np.array([[0, 1, 1], [0, 1, 1], [2, 2, 0]])
 
 
 def test_confusion_counts_by_hand():
-    intersection, true_size, predicted_size = dice.confusion_counts(
+    intersection, true_size, predicted_size = metrics.confusion_counts(
         TRUE_3X3, PRED_3X3, num_classes=4
     )
     np.testing.assert_array_equal(intersection, [2, 3, 2, 0])
@@ -59,29 +59,29 @@ def test_confusion_counts_by_hand():
 
 
 def test_confusion_counts_accepts_trailing_channel_axis():
-    counts = dice.confusion_counts(TRUE_3X3[..., None], PRED_3X3, num_classes=4)
+    counts = metrics.confusion_counts(TRUE_3X3[..., None], PRED_3X3, num_classes=4)
     np.testing.assert_array_equal(counts[0], [2, 3, 2, 0])
 
 
 def test_confusion_counts_rejects_out_of_range_ids():
     with pytest.raises(ValueError):
-        dice.confusion_counts(TRUE_3X3, PRED_3X3, num_classes=2)
+        metrics.confusion_counts(TRUE_3X3, PRED_3X3, num_classes=2)
 
 
 def test_dice_and_mean_by_hand():
-    per_class = dice.dice_from_counts([2, 3, 2, 0], [3, 3, 3, 0], [3, 4, 2, 0])
+    per_class = metrics.dice_from_counts([2, 3, 2, 0], [3, 3, 3, 0], [3, 4, 2, 0])
     # 2*2/(3+3), 2*3/(3+4), 2*2/(3+2), 0/0
     np.testing.assert_allclose(per_class[:3], [4 / 6, 6 / 7, 4 / 5])
     assert math.isnan(per_class[3])
     # The absent class is left out: (4/6 + 6/7 + 4/5) / 3 = 244/315.
-    assert dice.mean_dice(per_class) == pytest.approx(244 / 315)
-    assert dice.mean_dice(per_class) == pytest.approx(0.7746032)
+    assert metrics.mean_dice(per_class) == pytest.approx(244 / 315)
+    assert metrics.mean_dice(per_class) == pytest.approx(0.7746032)
 
 
 def test_dice_edge_cases():
     # Present in only one of the two: Dice 0, not NaN.
-    np.testing.assert_array_equal(dice.dice_from_counts([0, 0], [5, 0], [0, 5]), [0, 0])
-    assert math.isnan(dice.mean_dice([np.nan, np.nan]))
+    np.testing.assert_array_equal(metrics.dice_from_counts([0, 0], [5, 0], [0, 5]), [0, 0])
+    assert math.isnan(metrics.mean_dice([np.nan, np.nan]))
 
 
 # ---------------------------------------------------------------------------
@@ -170,12 +170,12 @@ def test_metric_is_exact_over_the_split():
     _check_combiner(computation, EXAMPLES, EXPECTED, not_expected_pet=PER_EXAMPLE_MEAN_PET)
 
     # The hand-computed numbers agree with the numpy helpers on all pixels.
-    counts = dice.confusion_counts(
+    counts = metrics.confusion_counts(
         np.concatenate([LABELS_1.ravel(), LABELS_2.ravel()]),
         np.concatenate([PRED_1.ravel(), PRED_2.ravel()]),
         num_classes=3,
     )
-    assert dice.mean_dice(dice.dice_from_counts(*counts)) == pytest.approx(29 / 36)
+    assert metrics.mean_dice(metrics.dice_from_counts(*counts)) == pytest.approx(29 / 36)
 
 
 def test_metric_handles_unnamed_output_and_batched_input():

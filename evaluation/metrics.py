@@ -1,0 +1,145 @@
+"""Segmentation quality over a whole set of images, from pixel counts: numpy only.
+
+The one definition of the math, used by the TFMA metric (evaluation/dice.py) and the
+evaluate command: per class, intersections and sizes are summed over every pixel of every
+image first, and the scores divide those sums. They are not means of per-image scores, so a large image weighs
+more than a small one, as it does in the TFMA Evaluator's Dice. A class absent from both
+labels and predictions scores NaN and is left out of the means.
+
+- Dice_c = 2 I_c / (|T_c| + |P_c|), IoU_c = I_c / (|T_c| + |P_c| - I_c)
+- pixel accuracy = sum_c I_c / number of pixels
+- foreground Dice: every class but the background merged into one foreground class, Dice
+  of that class (for pets: pet + border against background). It is counted on the merged
+  masks, because a pet pixel predicted as border is right for the foreground and wrong for
+  both classes.
+"""
+
+import numpy as np
+
+
+def confusion_counts(true_ids, predicted_ids, num_classes: int):
+    """Returns int64 (intersection[C], true_size[C], predicted_size[C]).
+
+    `true_ids` and `predicted_ids` are class-id arrays with the same number of
+    elements (any shape; e.g. [H, W] against [H, W, 1], or a whole batch).
+    Counts are sums over all their pixels.
+    """
+    true_ids = np.asarray(true_ids).astype(np.int64).ravel()
+    predicted_ids = np.asarray(predicted_ids).astype(np.int64).ravel()
+    if true_ids.size != predicted_ids.size:
+        raise ValueError(f"labels have {true_ids.size} pixels but predictions {predicted_ids.size}")
+    for name, ids in (("label", true_ids), ("prediction", predicted_ids)):
+        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+            raise ValueError(f"{name} class ids must be in [0, {num_classes})")
+    # bincount is a per-class histogram; pixels where both agree are the
+    # intersection of that class.
+    count = lambda ids: np.bincount(ids, minlength=num_classes).astype(np.int64)
+    intersection = count(true_ids[true_ids == predicted_ids])
+    return intersection, count(true_ids), count(predicted_ids)
+
+
+def dice_from_counts(intersection, true_size, predicted_size) -> np.ndarray:
+    """Per-class Dice = 2*I / (|T| + |P|); NaN where a class is in neither."""
+    intersection = np.asarray(intersection, dtype=np.float64)
+    denominator = np.asarray(true_size, np.float64) + np.asarray(predicted_size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # 0/0 -> NaN: the score is undefined, not perfect (1) nor wrong (0).
+        return np.where(denominator > 0, 2.0 * intersection / denominator, np.nan)
+
+
+def mean_dice(dice_per_class) -> float:
+    """Mean over classes that are defined (NaN classes excluded); NaN if none."""
+    dice_per_class = np.asarray(dice_per_class, dtype=np.float64)
+    defined = dice_per_class[~np.isnan(dice_per_class)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def iou_from_counts(intersection, true_size, predicted_size) -> np.ndarray:
+    """Per-class IoU = I / (|T| + |P| - I); NaN where a class is in neither."""
+    intersection = np.asarray(intersection, np.float64)
+    union = np.asarray(true_size, np.float64) + np.asarray(predicted_size) - intersection
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, intersection / union, np.nan)
+
+
+def pixel_accuracy(intersection, true_size) -> float:
+    """Share of pixels whose predicted class is the true one."""
+    total = np.sum(true_size)
+    return float(np.sum(intersection) / total) if total else float("nan")
+
+
+def foreground_ids(class_ids, background_id: int) -> np.ndarray:
+    """Class ids -> 0 for background, 1 for any other class."""
+    return (np.asarray(class_ids) != background_id).astype(np.int64)
+
+
+class SetMetrics:
+    """Sums pixel counts image by image; `result()` scores the whole set from the sums.
+
+        accumulator = SetMetrics(["pet", "background", "border"], background="background")
+        for name, true_ids, predicted_ids in ...:
+            accumulator.add(name, true_ids, predicted_ids)
+        accumulator.result()  # {"dice": {...}, "mean_dice": ..., "iou": {...}, ...}
+
+    Each image's own mean Dice is kept as well (`per_image`), to find the worst images; it
+    plays no part in the set's scores.
+    """
+
+    def __init__(self, class_names, background: str | None = None):
+        self.class_names = tuple(class_names)
+        self.background_id = None if background is None else self.class_names.index(background)
+        self.counts = np.zeros((3, len(self.class_names)), np.int64)  # I, |T|, |P| per class
+        self.foreground_counts = np.zeros((3, 2), np.int64)  # the same for background, fg
+        self.per_image = {}  # name -> that image's mean Dice
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def add(self, name: str, true_ids, predicted_ids) -> float:
+        """Counts one image's pixels; returns the image's own mean Dice."""
+        counts = np.stack(confusion_counts(true_ids, predicted_ids, self.num_classes))
+        self.counts += counts
+        if self.background_id is not None:
+            self.foreground_counts += np.stack(
+                confusion_counts(
+                    foreground_ids(true_ids, self.background_id),
+                    foreground_ids(predicted_ids, self.background_id),
+                    num_classes=2,
+                )
+            )
+        self.per_image[name] = mean_dice(dice_from_counts(*counts))
+        return self.per_image[name]
+
+    def worst(self, n: int) -> list[tuple[str, float]]:
+        """The n images with the lowest mean Dice, lowest first."""
+        return sorted(self.per_image.items(), key=lambda item: item[1])[:n]
+
+    def result(self) -> dict:
+        """The set's scores; NaN (undefined) is None, so the dict is valid JSON as it is."""
+        dice = dice_from_counts(*self.counts)
+        iou = iou_from_counts(*self.counts)
+        foreground_dice = None
+        if self.background_id is not None:
+            foreground_dice = dice_from_counts(*self.foreground_counts)[1]
+        intersection, true_size, predicted_size = self.counts.tolist()
+        return {
+            "dice": dict(zip(self.class_names, map(_number, dice))),
+            "mean_dice": _number(mean_dice(dice)),
+            "foreground_dice": _number(foreground_dice),
+            "iou": dict(zip(self.class_names, map(_number, iou))),
+            "mean_iou": _number(mean_dice(iou)),  # the same NaN-excluded mean, of IoU
+            "pixel_accuracy": _number(pixel_accuracy(*self.counts[:2])),
+            "images": len(self.per_image),
+            "pixels": int(self.counts[1].sum()),
+            "counts": {
+                "intersection": dict(zip(self.class_names, intersection)),
+                "true": dict(zip(self.class_names, true_size)),
+                "predicted": dict(zip(self.class_names, predicted_size)),
+            },
+        }
+
+
+def _number(value):
+    """A float for JSON, None for NaN (JSON has no NaN)."""
+    return None if value is None or np.isnan(value) else float(value)

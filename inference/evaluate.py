@@ -1,0 +1,240 @@
+"""Measure a pushed model on labelled images: Dice, IoU and pixel accuracy over the whole set.
+
+    evaluate --data /data/oxford-iiit-pet --subset test
+    evaluate --data /data/oxford-iiit-pet --limit 40 --worst 8
+    evaluate --images photos/ --masks masks/ --mask-values "background=0,pet=1+2"
+    evaluate --images photos/ --masks masks/ --mask-palette "background=#000000,pet=#ff0000"
+
+Scores are exact over the whole set, as in the pipeline's Evaluator: intersections and
+sizes are summed over every pixel of every image, then divided (not a mean of per-image
+scores). Foreground Dice merges every class but the background (for pets: pet + border).
+Masks are read in the model's own convention unless --mask-values or --mask-palette say
+otherwise; their classes are matched to the model's by name. Pairs that cannot be read
+(corrupt files, a mask of another size, unknown mask values) are skipped and listed.
+
+Writes OUTPUT/metrics.json and, with --worst N, OUTPUT/worst.png: the N images of lowest
+mean Dice, as rows of image | true mask | predicted mask | overlay.
+"""
+
+# TensorFlow's environment is set by inference/__init__.py, which runs before this module
+# however it is started (console script, python -m, import).
+import argparse
+import heapq
+import json
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+import inference
+from evaluation import visualize
+from evaluation.metrics import SetMetrics
+from inference.model import DEFAULT_MODEL_DIR, load_model
+from inference.predict import describe_skipped
+from pipeline import configs
+from sources import image_folder, oxford_layout
+from sources.image_files import (
+    BadFile,
+    MaskFormat,
+    SourceError,
+    mask_class_ids,
+    parse_mask_format,
+    read_image,
+    read_mask,
+)
+
+DEFAULT_OUTPUT_DIR = os.path.join(configs.DEFAULT_OUTPUT_DIR, "evaluation")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL_DIR,
+        help="a pushed version directory, or the directory above them (newest version used); "
+        "default: %(default)s",
+    )
+    parser.add_argument("--data", help="a folder in the Oxford-IIIT Pet layout")
+    parser.add_argument(
+        "--layout",
+        choices=("oxford", "folder"),
+        help="default: oxford when DATA has images/ and annotations/trimaps/, folder when "
+        "--images and --masks are given",
+    )
+    parser.add_argument("--images", help="folder layout: the images")
+    parser.add_argument("--masks", help="folder layout: the masks, matched to images by stem")
+    parser.add_argument("--mask-values", help='e.g. "background=0,pet=1" ("pet=1+3": 2 values)')
+    parser.add_argument(
+        "--mask-palette", help='colour masks, e.g. "background=#000000,pet=#ff0000"'
+    )
+    parser.add_argument("--subset", choices=oxford_layout.SUBSETS, default="all", help="Oxford")
+    parser.add_argument("--output", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
+    parser.add_argument("--worst", type=int, default=0, metavar="N", help="draw the N worst")
+    parser.add_argument("--limit", type=int, metavar="N", help="evaluate the first N pairs only")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    inference.setup_logging()
+    try:
+        discovery, source = find_data(args)  # before loading the model: fails faster
+        model = load_model(args.model)
+        mask_format = choose_mask_format(args, source["layout"], model)
+        to_model_ids = class_mapping(mask_format, model)
+    except ValueError as error:  # SourceError, ModelError, mask format syntax
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    pairs = discovery.pairs[: args.limit]
+    print(model.describe())
+
+    metrics, problems, worst = evaluate_pairs(model, pairs, mask_format, to_model_ids, args.worst)
+    problems = discovery.problems + problems
+    if not metrics.per_image:
+        print("\n".join(describe_skipped(problems)), file=sys.stderr)
+        print("error: no pair could be evaluated.", file=sys.stderr)
+        return 1
+
+    report = {
+        "model": {"path": model.path, "version": model.version},
+        "data": {**source, "limit": args.limit, "mask_format": json.loads(mask_format.to_json())},
+        "pairs_evaluated": len(metrics.per_image),
+        "pairs_skipped": len(problems),
+        "skipped": [{"path": problem.path, "reason": problem.reason} for problem in problems],
+        **metrics.result(),
+        "per_image_mean_dice": metrics.per_image,
+    }
+    os.makedirs(args.output, exist_ok=True)
+    metrics_path = os.path.join(args.output, "metrics.json")
+    with open(metrics_path, "w") as metrics_file:
+        json.dump(report, metrics_file, indent=2, allow_nan=False)
+
+    limited = ""
+    if args.limit is not None and args.limit < len(discovery.pairs):
+        limited = f" (the first {args.limit} of {len(discovery.pairs)}: --limit)"
+    print(f"Evaluated {len(metrics.per_image)} pairs{limited}, skipped {len(problems)}.")
+    for line in describe_skipped(problems, more=f" (all in {metrics_path})"):
+        print(line)
+    print(format_table(report))
+    print(f"Metrics: {metrics_path}")
+    if worst:
+        worst_path = os.path.join(args.output, "worst.png")
+        grid = visualize.comparison_grid(
+            [(f"{name}  mean Dice {score:.3f}", *arrays) for score, name, arrays in worst],
+            model.num_classes,
+            class_names=model.class_names,
+        )
+        grid.save(worst_path)
+        print(f"Worst {len(worst)} images: {worst_path}")
+    return 0
+
+
+def find_data(args):
+    """The pairs to evaluate, and a description of where they come from."""
+    layout = args.layout
+    if layout is None:
+        if args.images or args.masks:
+            layout = "folder"
+        elif args.data and _looks_like_oxford(args.data):
+            layout = "oxford"
+        elif args.data:
+            raise SourceError(
+                f"{args.data} is not in the Oxford layout (images/ and annotations/trimaps/). "
+                "For a folder of images and a folder of masks, pass --images DIR --masks DIR."
+            )
+        else:
+            raise SourceError("Nothing to evaluate: pass --data DIR or --images DIR --masks DIR.")
+    if layout == "oxford":
+        if not args.data:
+            raise SourceError("--layout oxford needs --data DIR (holding images/, annotations/).")
+        source = {"layout": layout, "data": args.data, "subset": args.subset}
+        return oxford_layout.find_pairs(args.data, args.subset), source
+    if not (args.images and args.masks):
+        raise SourceError("--layout folder needs --images DIR and --masks DIR.")
+    source = {"layout": layout, "images": args.images, "masks": args.masks}
+    return image_folder.find_pairs(args.images, args.masks), source
+
+
+def choose_mask_format(args, layout, model) -> MaskFormat:
+    """The flags' mask format, else the model's own convention (trimaps for Oxford)."""
+    if args.mask_values or args.mask_palette:
+        return parse_mask_format(args.mask_values, args.mask_palette, model.convention.background)
+    if layout == "oxford" and set(model.convention.class_of_value) != {1, 2, 3}:
+        return MaskFormat.trimap()  # Oxford masks are trimaps, whatever the model stores.
+    return MaskFormat(model.convention)
+
+
+def class_mapping(mask_format: MaskFormat, model) -> np.ndarray:
+    """Maps the masks' class ids to the model's, by class name."""
+    names = mask_format.stored_convention.class_names
+    if sorted(names) != sorted(model.class_names):
+        values = ",".join(
+            f"{name}={'+'.join(map(str, values))}"
+            for name, values in zip(model.class_names, model.convention.class_values)
+        )
+        raise ValueError(
+            f"The masks' classes ({', '.join(names)}) are not the model's "
+            f"({', '.join(model.class_names)}). Declare the masks with the model's class "
+            f'names, e.g. --mask-values "{values}" with your masks\' values.'
+        )
+    return np.array([model.class_names.index(name) for name in names])
+
+
+def evaluate_pairs(model, pairs, mask_format, to_model_ids, num_worst=0):
+    """Counts every pair into a SetMetrics; returns it, the BadFiles and the worst rows.
+
+    The worst rows are (mean Dice, name, (image, true ids, predicted ids)), lowest first;
+    only `num_worst` of them are kept in memory at any time.
+    """
+    metrics = SetMetrics(model.class_names, model.convention.background)
+    problems, worst = [], []  # worst: a heap whose top is the best of the kept images
+    for pair in tqdm(pairs, desc="evaluate", unit="image"):
+        try:
+            image = read_image(pair.image_path)
+            stored_values = read_mask(pair.mask_path, mask_format, expected_size=image.size)
+            predicted_ids = model.predict(image.encoded)
+        except BadFile as error:
+            problems.append(error)
+            continue
+        except tf.errors.InvalidArgumentError as error:
+            problems.append(
+                BadFile(pair.image_path, f"the model cannot decode it ({error.message})")
+            )
+            continue
+        true_ids = to_model_ids[mask_class_ids(stored_values, mask_format.stored_convention)]
+        score = metrics.add(pair.name, true_ids, predicted_ids)
+        if num_worst > 0:
+            heapq.heappush(worst, (-score, pair.name, (image.rgb, true_ids, predicted_ids)))
+            if len(worst) > num_worst:
+                heapq.heappop(worst)  # drops the best-scoring one
+    worst = [(-negative, name, arrays) for negative, name, arrays in sorted(worst, reverse=True)]
+    return metrics, problems, worst
+
+
+def format_table(report) -> str:
+    """The scores as a short text table."""
+    lines = [f"{'class':<16}{'Dice':>8}{'IoU':>8}"]
+    for name in report["dice"]:
+        lines.append(f"{name:<16}{_fmt(report['dice'][name])}{_fmt(report['iou'][name])}")
+    lines.append(f"{'mean':<16}{_fmt(report['mean_dice'])}{_fmt(report['mean_iou'])}")
+    lines.append(f"{'foreground Dice':<16}{_fmt(report['foreground_dice'])}")
+    lines.append(f"{'pixel accuracy':<16}{_fmt(report['pixel_accuracy'])}")
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return f"{'n/a':>8}" if value is None else f"{value:>8.4f}"
+
+
+def _looks_like_oxford(root: str) -> bool:
+    return os.path.isdir(os.path.join(root, "images")) and os.path.isdir(
+        os.path.join(root, "annotations", "trimaps")
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""A pushed model, loaded with what it knows about its classes.
+
+The Pusher writes each blessed model to `<serving_model_dir>/<version>/`, a SavedModel
+whose `segment_image` signature maps one encoded image to class ids at the image's own
+size, with the mask convention it was trained on in `assets.extra/segmentation.json`.
+Tools accept either a version directory or the directory above the versions (then the
+newest version is used), since "the latest pushed model" is what users mean most often.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from models import features
+from pipeline import configs
+
+# Where local_runner.py pushes with its defaults.
+DEFAULT_MODEL_DIR = configs.PipelineConfig().serving_model_dir
+SIGNATURE = "segment_image"
+
+logger = logging.getLogger(__name__)
+
+
+class ModelError(ValueError):
+    """No usable pushed model where one was expected; the message says how to get one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PushedModel:
+    path: str  # the version directory, holding saved_model.pb
+    convention: features.MaskConvention  # class i of the output is class_names[i]
+    image_size: int | None  # the model's input resolution, when the metadata says
+    # The loaded SavedModel: kept whole, since its signatures need its variables alive.
+    saved_model: object = dataclasses.field(repr=False)
+    newest_in: str | None = None  # the directory it was picked from as the newest version
+
+    @property
+    def version(self) -> str:
+        return os.path.basename(os.path.normpath(self.path))
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.convention.class_names
+
+    @property
+    def num_classes(self) -> int:
+        return self.convention.num_classes
+
+    def describe(self) -> str:
+        """Which model is in use, for the tools' output."""
+        picked = f", the newest in {self.newest_in}" if self.newest_in else ""
+        return (
+            f"Model: {self.path} (version {self.version}{picked}), "
+            f"classes: {', '.join(self.class_names)}"
+        )
+
+    def predict(self, encoded_image: bytes) -> np.ndarray:
+        """Encoded image bytes -> class ids, int32 [H, W] at the image's own size."""
+        segment_image = self.saved_model.signatures[SIGNATURE]
+        outputs = segment_image(image=tf.constant(encoded_image))
+        return outputs[features.CLASS_IDS_OUTPUT].numpy()
+
+    def mask_values(self, class_ids) -> np.ndarray:
+        """Class ids -> uint8 mask values: the first stored value of each class.
+
+        For a trimap model these are Oxford's 1/2/3, so written masks read back as labels.
+        """
+        first_values = np.array([values[0] for values in self.convention.class_values], np.uint8)
+        return first_values[np.asarray(class_ids)]
+
+
+def resolve_model_dir(path: str) -> str:
+    """A version directory, or the newest numeric version below `path`."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = []
+    if os.path.isdir(path):
+        versions = [
+            name
+            for name in os.listdir(path)
+            if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
+        ]
+    if not versions:
+        raise ModelError(
+            f"No pushed model in {path}: expected saved_model.pb there or in a numbered "
+            "version directory below it. Train and push one with `python local_runner.py` "
+            "first, or pass --model with the Pusher's directory "
+            "(e.g. outputs/serving_model/pet-segmentation)."
+        )
+    return os.path.join(path, max(versions, key=int))
+
+
+def load_model(path: str = DEFAULT_MODEL_DIR) -> PushedModel:
+    """Loads the SavedModel at `path` (a version or its parent) and its class metadata."""
+    version_dir = resolve_model_dir(path)
+    saved_model = tf.saved_model.load(version_dir)
+    if SIGNATURE not in saved_model.signatures:
+        raise ModelError(
+            f"The SavedModel in {version_dir} has no {SIGNATURE!r} signature (it has "
+            f"{sorted(saved_model.signatures)}); export it with this project's Trainer."
+        )
+    metadata = _read_metadata(version_dir, saved_model.signatures[SIGNATURE])
+    return PushedModel(
+        path=version_dir,
+        convention=features.MaskConvention.from_json_dict(metadata["mask_convention"]),
+        image_size=metadata.get("image_size"),
+        saved_model=saved_model,
+        newest_in=path if version_dir != path else None,
+    )
+
+
+def _read_metadata(version_dir: str, segment_fn) -> dict:
+    path = os.path.join(version_dir, features.MODEL_METADATA_FILE)
+    if os.path.isfile(path):
+        try:
+            with open(path) as metadata_file:
+                return json.load(metadata_file)
+        except (OSError, ValueError) as error:
+            raise ModelError(f"Cannot read the model's metadata {path}: {error}") from None
+    # Models exported before the metadata file existed were all trained on trimaps.
+    num_classes = segment_fn.structured_outputs[features.PROBABILITIES_OUTPUT].shape[-1]
+    if num_classes != 3:
+        raise ModelError(
+            f"{path} is missing, so the classes of this {num_classes}-class model are unknown. "
+            "Re-export it with the current Trainer (python local_runner.py), which writes it."
+        )
+    convention = features.trimap_convention("trimap")
+    logger.warning(
+        "%s is missing (an older export); assuming the 3-class trimap convention %s.",
+        path,
+        ", ".join(f"{v[0]} = {n}" for n, v in zip(convention.class_names, convention.class_values)),
+    )
+    return {"mask_convention": convention.to_json_dict()}

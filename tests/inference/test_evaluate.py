@@ -1,0 +1,142 @@
+"""Tests for inference/evaluate.py, on a fake pushed model and tiny folders (see conftest).
+
+The fake model predicts pet where the red channel is above 128, background elsewhere, and
+never border. The data (conftest IMAGES, TRIMAPS), predicted vs true, in class letters
+(P = pet, B = background, R = border):
+
+    a (2x2):  predicted  P P    true  P B        b (2x4):  predicted  P P P P   true  P P R B
+                         B B          B B                             B B B B         R B B B
+
+Counts, image a + image b = set (I = intersection, T = true size, P = predicted size):
+    pet:         I 1 + 2 = 3    T 1 + 2 = 3    P 2 + 4 = 6
+    background:  I 2 + 3 = 5    T 3 + 4 = 7    P 2 + 4 = 6
+    border:      I 0 + 0 = 0    T 0 + 2 = 2    P 0 + 0 = 0
+Set scores:
+    Dice  pet 2*3/9 = 2/3, background 2*5/13 = 10/13, border 0/2 = 0; mean 0.478632...
+    IoU   pet 3/6 = 0.5,   background 5/8 = 0.625,    border 0;       mean 0.375
+    pixel accuracy (3 + 5 + 0) / 12 = 2/3
+    foreground (pet + border): true a {00} + b {00, 01, 02, 10} = 5, predicted 2 + 4 = 6,
+    both 1 + 3 = 4 (b's border pixel 02, predicted pet, is right for the foreground):
+    Dice 8/11
+Per image, mean Dice: a (2/3 + 4/5) / 2 = 0.7333 (border absent: NaN, left out),
+b (2/3 + 6/8 + 0) / 3 = 0.4722. Their mean, 0.6028, is not the set's 0.4786.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference import evaluate
+
+EXPECTED = {
+    "dice": {"pet": 2 / 3, "background": 10 / 13, "border": 0.0},
+    "mean_dice": (2 / 3 + 10 / 13) / 3,
+    "iou": {"pet": 0.5, "background": 0.625, "border": 0.0},
+    "mean_iou": 0.375,
+    "pixel_accuracy": 2 / 3,
+    "foreground_dice": 8 / 11,
+}
+PER_IMAGE = {"a": (2 / 3 + 4 / 5) / 2, "b": (2 / 3 + 6 / 8) / 3}
+
+
+def assert_scores(report):
+    for key, expected in EXPECTED.items():
+        assert report[key] == pytest.approx(expected), key
+    assert report["per_image_mean_dice"] == pytest.approx(PER_IMAGE)
+    assert report["pixels"] == 12
+
+
+def run(models_root, *args, model="pet-segmentation"):
+    return evaluate.main(["--model", str(models_root / model), *map(str, args)])
+
+
+def test_folder_layout_scores_the_whole_set(models_root, folder_data, tmp_path, capsys):
+    images, masks = folder_data
+    output = tmp_path / "eval"
+    assert run(models_root, "--images", images, "--masks", masks, "--output", output) == 0
+
+    report = json.loads((output / "metrics.json").read_text())
+    assert_scores(report)
+    # Summed over the set, not averaged over images.
+    assert report["mean_dice"] != pytest.approx(np.mean(list(PER_IMAGE.values())))
+    assert report["model"]["version"] == "12"
+    assert report["pairs_evaluated"] == 2
+    assert report["pairs_skipped"] == 2
+    skipped = {os.path.basename(item["path"]): item["reason"] for item in report["skipped"]}
+    assert sorted(skipped) == ["c.png", "d.png"]
+    assert "not a readable image" in skipped["c.png"] and "no mask" in skipped["d.png"]
+
+    out = " ".join(capsys.readouterr().out.split())  # the table, whitespace aside
+    assert "Evaluated 2 pairs, skipped 2." in out
+    assert "c.png" in out and "d.png" in out
+    assert "mean 0.4786 0.3750" in out
+    assert "foreground Dice 0.7273" in out and "pixel accuracy 0.6667" in out
+    assert not (output / "worst.png").exists()
+
+
+def test_worst_grid_and_limit(models_root, folder_data, tmp_path):
+    images, masks = folder_data
+    output = tmp_path / "eval"
+    args = ["--images", images, "--masks", masks, "--output", output, "--worst", 1]
+    assert run(models_root, *args, "--limit", 1) == 0
+
+    report = json.loads((output / "metrics.json").read_text())
+    assert report["pairs_evaluated"] == 1 and list(report["per_image_mean_dice"]) == ["a"]
+    grid = Image.open(output / "worst.png")
+    assert grid.mode == "RGB" and grid.width > grid.height > 0
+
+
+def test_mask_classes_are_matched_to_the_model_by_name(models_root, tmp_path):
+    """Masks storing background=0, pet=10, border=20, declared in another order."""
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    recode = np.zeros(4, np.uint8)
+    recode[[1, 2, 3]] = [10, 0, 20]  # trimap value -> this folder's value
+    for name, pet_map in {"a": [[1, 1], [0, 0]], "b": [[1, 1, 1, 1], [0, 0, 0, 0]]}.items():
+        rgb = np.where(np.array(pet_map)[..., None] == 1, (255, 0, 0), (0, 0, 255))
+        Image.fromarray(rgb.astype(np.uint8)).save(images / f"{name}.png")
+    Image.fromarray(recode[np.array([[1, 2], [2, 2]])]).save(masks / "a.png")
+    Image.fromarray(recode[np.array([[1, 1, 3, 2], [3, 2, 2, 2]])]).save(masks / "b.png")
+
+    values = "border=20,background=0,pet=10"
+    output = tmp_path / "eval"
+    args = ["--images", images, "--masks", masks, "--mask-values", values, "--output", output]
+    assert run(models_root, *args) == 0
+    assert_scores(json.loads((output / "metrics.json").read_text()))
+
+
+def test_mask_classes_not_the_models_are_an_error(models_root, folder_data, capsys):
+    images, masks = folder_data
+    args = ["--images", images, "--masks", masks, "--mask-values", "background=2,cat=1"]
+    assert run(models_root, *args) == 1
+    error = capsys.readouterr().err
+    assert "(background, cat) are not the model's (pet, background, border)" in error
+    assert "pet=1,background=2,border=3" in error
+
+
+def test_not_an_oxford_folder_says_what_to_pass(models_root, folder_data, capsys):
+    images, _ = folder_data
+    assert run(models_root, "--data", images) == 1
+    assert "--images DIR --masks DIR" in capsys.readouterr().err
+
+
+def test_oxford_layout_in_a_fresh_process(models_root, oxford_data, tmp_path):
+    """`python -m inference.evaluate` with only the model and the installed project."""
+    output = tmp_path / "eval"
+    command = [sys.executable, "-m", "inference.evaluate", "--data", oxford_data]
+    command += ["--model", str(models_root / "no-metadata"), "--output", str(output)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads((output / "metrics.json").read_text())
+    assert_scores(report)
+    assert report["data"]["layout"] == "oxford"
+    assert [os.path.basename(item["path"]) for item in report["skipped"]] == ["c.jpg"]
+    # The model has no metadata file: the trimap fallback is announced.
+    assert "segmentation.json is missing" in result.stderr
+    assert "the newest in" in result.stdout

@@ -1,0 +1,81 @@
+"""Tests for inference/predict.py and inference/model.py, on a fake pushed model (conftest)."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference import model as model_lib
+from inference import predict
+from models import features
+
+
+def read_png(path):
+    image = Image.open(path)
+    return image.mode, np.asarray(image)
+
+
+def test_predict_folder_writes_masks_in_trimap_values_and_overlays(
+    models_root, folder_data, tmp_path, capsys
+):
+    images, _ = folder_data
+    output = tmp_path / "out"
+    code = predict.main(
+        [images, "--model", str(models_root / "pet-segmentation"), "--output", str(output)]
+    )
+
+    assert code == 0
+    assert sorted(os.listdir(output / "masks")) == ["a.png", "b.png", "d.png"]
+    assert sorted(os.listdir(output / "overlays")) == ["a.png", "b.png", "d.png"]
+    # Red pixels are predicted pet (trimap value 1), the others background (2).
+    mode, mask = read_png(output / "masks" / "a.png")
+    assert mode == "L"
+    np.testing.assert_array_equal(mask, [[1, 1], [2, 2]])
+    np.testing.assert_array_equal(read_png(output / "masks" / "b.png")[1], [[1] * 4, [2] * 4])
+    mode, overlay = read_png(output / "overlays" / "b.png")
+    assert (mode, overlay.shape) == ("RGB", (2, 4, 3))
+    out = capsys.readouterr().out
+    assert "Skipped 1 file(s):" in out and "c.png: not a readable image" in out
+    assert os.path.join(str(models_root), "pet-segmentation", "12") in out
+
+
+def test_predict_single_file(models_root, folder_data, tmp_path):
+    images, _ = folder_data
+    output = tmp_path / "out"
+    model_dir = str(models_root / "pet-segmentation" / "7")
+    code = predict.main(
+        [os.path.join(images, "b.png"), "--model", model_dir, "--output", str(output)]
+    )
+
+    assert code == 0
+    assert os.listdir(output / "masks") == ["b.png"]
+    assert read_png(output / "overlays" / "b.png")[1].shape == (2, 4, 3)
+
+
+def test_version_dir_or_newest_version_below(models_root):
+    parent = str(models_root / "pet-segmentation")
+    newest = model_lib.load_model(parent)
+    assert newest.path == os.path.join(parent, "12")  # numeric order: 12 > 7
+    assert "the newest in" in newest.describe()
+
+    pinned = model_lib.load_model(os.path.join(parent, "7"))
+    assert (pinned.version, pinned.newest_in) == ("7", None)
+    assert pinned.convention == features.trimap_convention("trimap")
+
+
+def test_missing_model_names_the_path_and_the_fix(tmp_path, folder_data, capsys):
+    images, _ = folder_data
+    missing = str(tmp_path / "nothing-here")
+    assert predict.main([images, "--model", missing]) == 1
+    error = capsys.readouterr().err
+    assert missing in error and "python local_runner.py" in error
+
+
+def test_model_without_metadata_falls_back_to_trimap_for_3_classes_only(models_root):
+    model = model_lib.load_model(str(models_root / "no-metadata"))
+    assert model.class_names == ("pet", "background", "border")
+    np.testing.assert_array_equal(model.mask_values([[0, 1, 2]]), [[1, 2, 3]])
+
+    with pytest.raises(model_lib.ModelError, match="2-class model"):
+        model_lib.load_model(str(models_root / "two-class"))
