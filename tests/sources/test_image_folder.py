@@ -13,12 +13,14 @@ def test_pairs_match_by_stem_and_orphans_are_reported(tmp_path):
     for name in ["a", "b", "only_mask"]:
         trap_files.write_trimap("ok", str(tmp_path / "masks" / f"{name}.png"))
     (tmp_path / "images" / "README.txt").write_text("not an image: ignored")
+    trap_files.write_image("png_named_jpg", str(tmp_path / "images" / "b.png"))  # b.jpg twin
     discovery = image_folder.find_pairs(str(tmp_path / "images"), str(tmp_path / "masks"))
     assert [p.name for p in discovery.pairs] == ["a", "b"]
     assert discovery.pairs[0].label == pairs.UNKNOWN
     reasons = sorted(f"{os.path.basename(p.path)}: {p.reason}" for p in discovery.problems)
-    assert reasons[0].startswith("only_image.jpg: no mask named only_image.*")
-    assert reasons[1].startswith("only_mask.png: no image named only_mask.*")
+    assert reasons[0] == "b.png: b.jpg has the same name stem; rename one of them"
+    assert reasons[1].startswith("only_image.jpg: no mask named only_image.*")
+    assert reasons[2].startswith("only_mask.png: no image named only_mask.*")
 
 
 def test_no_pairs_and_missing_folders_say_how_pairs_are_matched(tmp_path):
