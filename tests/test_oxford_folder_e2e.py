@@ -2,8 +2,12 @@
 
 import json
 import os
+import subprocess
+import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
 import local_runner
 from models import features
@@ -62,3 +66,36 @@ def test_model_from_the_folder_is_pushed_with_its_classes(folder_run):
         "image_size": 64,
         "mask_convention": features.trimap_convention("trimap").to_json_dict(),
     }
+
+
+def test_predict_and_evaluate_use_the_pushed_model_in_a_new_process(folder_run, tmp_path):
+    config, _, summary = folder_run
+    oxford_dir = config.data.root
+    models_dir = os.path.dirname(summary.pushed_model_dir)  # the newest version is picked
+    evaluate = subprocess.run(
+        [sys.executable, "-m", "inference.evaluate", "--model", models_dir]
+        + ["--data", oxford_dir, "--subset", "test", "--output", str(tmp_path / "eval")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert "segmentation.json is missing" not in evaluate.stderr  # the real metadata is read
+    assert metrics["pairs_evaluated"] == 6 and metrics["skipped"] == []  # the 6 test.txt images
+    assert 0.0 <= metrics["mean_dice"] <= 1.0 and set(metrics["dice"]) == {
+        "pet",
+        "background",
+        "border",
+    }
+
+    subprocess.run(
+        [sys.executable, "-m", "inference.predict", f"{oxford_dir}/images/pug_902.jpg"]
+        + ["--model", models_dir, "--output", str(tmp_path / "predicted")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    mask = np.asarray(Image.open(tmp_path / "predicted" / "masks" / "pug_902.png"))
+    assert mask.shape == (24, 32) and set(np.unique(mask)) <= {1, 2, 3}
+    overlay = Image.open(tmp_path / "predicted" / "overlays" / "pug_902.png")
+    assert overlay.size == (32, 24) and overlay.mode == "RGB"
