@@ -80,10 +80,15 @@ def parse_args(argv=None):
     )
     evaluation = configs.EvaluationConfig()
     parser.add_argument(
-        "--min-mean-dice",
+        "--blessing-metric",
+        default=evaluation.blessing_metric,
+        help="the metric blessing looks at: mean_dice, mean_iou, foreground_dice, ...",
+    )
+    parser.add_argument(
+        "--blessing-min",
         type=float,
-        default=evaluation.min_mean_dice,
-        help="blessing threshold on the eval split's mean Dice",
+        default=evaluation.blessing_min,
+        help="a model whose blessing metric is below this on the eval split is not blessed",
     )
     return parser.parse_args(argv)
 
@@ -106,7 +111,9 @@ def config_from_args(args) -> configs.PipelineConfig:
             loss=args.loss,
         ),
         evaluation=dataclasses.replace(
-            configs.EvaluationConfig(), min_mean_dice=args.min_mean_dice
+            configs.EvaluationConfig(),
+            blessing_metric=args.blessing_metric,
+            blessing_min=args.blessing_min,
         ),
     )
 

@@ -73,6 +73,28 @@ def foreground_ids(class_ids, background_id: int) -> np.ndarray:
     return (np.asarray(class_ids) != background_id).astype(np.int64)
 
 
+def metric_names(class_names, background: str | None) -> list[str]:
+    """The names the Evaluator reports, in order; foreground Dice needs a background."""
+    names = [f"dice_{c}" for c in class_names] + ["mean_dice"]
+    names += [f"iou_{c}" for c in class_names] + ["mean_iou", "pixel_accuracy"]
+    return names + (["foreground_dice"] if background is not None else [])
+
+
+def scores(class_names, counts, foreground_counts=None) -> dict[str, float]:
+    """{metric name: value} from summed counts; NaN where a score is undefined.
+
+    counts: [3, C] intersection, true size, predicted size per class.
+    foreground_counts: the same [3, 2] for (background, foreground), or None.
+    """
+    dice = dice_from_counts(*counts)
+    iou = iou_from_counts(*counts)
+    values = [*dice, mean_dice(dice), *iou, mean_dice(iou), pixel_accuracy(*counts[:2])]
+    if foreground_counts is not None:
+        values.append(dice_from_counts(*foreground_counts)[1])
+    background = "background" if foreground_counts is not None else None
+    return dict(zip(metric_names(class_names, background), map(float, values)))
+
+
 class SetMetrics:
     """Sums pixel counts image by image; `result()` scores the whole set from the sums.
 

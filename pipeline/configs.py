@@ -102,8 +102,13 @@ class TrainingConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
-    min_mean_dice: float = 0.5  # a model below this is never blessed
-    max_mean_dice_regression: float = 0.01  # allowed drop against the last blessed model
+    # Blessing, on the whole eval split: one of evaluation/metrics.py metric_names().
+    blessing_metric: str = "mean_dice"
+    blessing_min: float = 0.5  # a model below this is never blessed
+    blessing_max_regression: float = 0.01  # allowed drop against the last blessed model
+    # Metrics are also reported per value of these features, where the data has them
+    # (Oxford pets: species 0 = cat, 1 = dog; label = breed id).
+    slice_by: tuple[str, ...] = (features.SPECIES_KEY, features.LABEL_KEY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,3 +160,13 @@ def mask_convention(config: PipelineConfig) -> features.MaskConvention:
             f"{features.DEFAULT_CLASS_MODE!r} and declare the classes you want in its masks."
         )
     return stored
+
+
+def slice_features(config: PipelineConfig) -> tuple[str, ...]:
+    """The slicing features the source has: Oxford pets have species and breed labels."""
+    source = config.data
+    if isinstance(source, ImageFolderSource):
+        return ()
+    if isinstance(source, TFDSSource) and source.mask_values is not None:
+        return ()  # another TFDS dataset: its features are its own
+    return config.evaluation.slice_by

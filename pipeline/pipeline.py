@@ -5,6 +5,8 @@ import json
 import os
 
 import tensorflow_model_analysis as tfma
+# tfma only exports some config protos (not PerSliceMetricThreshold) at its top level.
+from tensorflow_model_analysis.proto import config_pb2
 from tfx import v1 as tfx
 
 from components.folder_example_gen import FolderExampleGen
@@ -108,9 +110,16 @@ def example_gen_for(source: configs.DataSource):
 
 
 def eval_config(config: configs.PipelineConfig) -> tfma.EvalConfig:
-    """Exact Dice over the eval split; blessing on mean Dice, absolute and vs. baseline."""
-    class_names = configs.mask_convention(config).class_names
-    thresholds = config.evaluation
+    """Exact metrics over the eval split, overall and per slice; blessing on the whole split."""
+    convention = configs.mask_convention(config)
+    evaluation = config.evaluation
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.blessing_min}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -evaluation.blessing_max_regression},
+        ),
+    )
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -119,24 +128,29 @@ def eval_config(config: configs.PipelineConfig) -> tfma.EvalConfig:
                 label_keys={features.PROBABILITIES_OUTPUT: features.TRANSFORMED_MASK_KEY},
             )
         ],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=[tfma.SlicingSpec()]
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in configs.slice_features(config)],
         metrics_specs=[
             tfma.MetricsSpec(
                 output_names=[features.PROBABILITIES_OUTPUT],
                 metrics=[
                     tfma.MetricConfig(
-                        class_name="DiceCoefficient",
-                        module="evaluation.dice",
-                        config=json.dumps({"class_names": list(class_names)}),
-                        threshold=tfma.MetricThreshold(
-                            value_threshold=tfma.GenericValueThreshold(
-                                lower_bound={"value": thresholds.min_mean_dice}
-                            ),
-                            change_threshold=tfma.GenericChangeThreshold(
-                                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                                absolute={"value": -thresholds.max_mean_dice_regression},
-                            ),
+                        class_name="SegmentationMetrics",
+                        module="evaluation.tfma_metrics",
+                        config=json.dumps(
+                            {
+                                "class_names": list(convention.class_names),
+                                "background": convention.background,
+                                "threshold_metric": evaluation.blessing_metric,
+                            }
                         ),
+                        # The whole split only: a MetricConfig.threshold would apply to
+                        # every slice, and a breed with a few images would block blessing.
+                        per_slice_thresholds=[
+                            config_pb2.PerSliceMetricThreshold(
+                                slicing_specs=[tfma.SlicingSpec()], threshold=threshold
+                            )
+                        ],
                     )
                 ],
             )

@@ -20,8 +20,9 @@ class ConfigError(ValueError):
 def check(config: configs.PipelineConfig) -> str:
     """Raises ConfigError if the config cannot work; returns a one-line description."""
     try:
-        configs.mask_convention(config)  # a bad class_mode or mask declaration
+        convention = configs.mask_convention(config)  # a bad class_mode or mask declaration
         _check_training(config.training)
+        _check_blessing_metric(config.evaluation, convention)
         if isinstance(config.data, configs.TFDSSource):
             return _check_tfds(config.data)
         return _check_folder(config.data)
@@ -43,6 +44,17 @@ def _check_training(training: configs.TrainingConfig):
     if weights not in ("imagenet", "none") and not os.path.isfile(weights):
         raise ConfigError(
             f"encoder_weights {weights!r} is neither 'imagenet', 'none' nor a weights file."
+        )
+
+
+def _check_blessing_metric(evaluation: configs.EvaluationConfig, convention):
+    from evaluation.metrics import metric_names
+
+    names = metric_names(convention.class_names, convention.background)
+    if evaluation.blessing_metric not in names:
+        raise ConfigError(
+            f"blessing_metric {evaluation.blessing_metric!r} is not a metric of this data; "
+            f"use one of {names}."
         )
 
 

@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import tensorflow_model_analysis as tfma
 from PIL import Image
 
 import local_runner
@@ -31,7 +32,7 @@ def tiny_config(tmp_path_factory):
             encoder_weights="none",
         ),
         # Three steps make a poor model: bless anything for the first run.
-        evaluation=configs.EvaluationConfig(min_mean_dice=0.0),
+        evaluation=configs.EvaluationConfig(blessing_min=0.0),
     )
 
 
@@ -73,10 +74,27 @@ def test_run_records_every_component_and_artifact(tiny_config, first_run, compon
 
 def test_first_model_is_evaluated_blessed_and_pushed(tiny_config, first_run):
     metrics = first_run.metrics
-    assert set(metrics) == {"dice_pet", "dice_background", "dice_border", "mean_dice"}
-    per_class = [metrics["dice_pet"], metrics["dice_background"], metrics["dice_border"]]
+    classes = ["pet", "background", "border"]
+    assert set(metrics) == {f"{m}_{c}" for m in ("dice", "iou") for c in classes} | {
+        "mean_dice",
+        "mean_iou",
+        "pixel_accuracy",
+        "foreground_dice",
+    }
+    per_class = [metrics[f"dice_{c}"] for c in classes]
     assert all(0.0 <= value <= 1.0 for value in per_class)
     assert metrics["mean_dice"] == pytest.approx(np.mean(per_class))
+    # Dice and IoU of a class are tied: IoU = Dice / (2 - Dice).
+    for c in classes:
+        dice = metrics[f"dice_{c}"]
+        assert metrics[f"iou_{c}"] == pytest.approx(dice / (2 - dice))
+    # The eval split is also sliced by species and breed.
+    sliced_by = {
+        key.column
+        for metrics_for_slice in tfma.load_metrics(first_run.evaluation_uri)
+        for key in metrics_for_slice.slice_key.single_slice_keys
+    }
+    assert sliced_by == {"species", "label"}
     assert first_run.blessed is True
     assert first_run.anomalies == {"train": [], "eval": []}
     assert os.path.isfile(os.path.join(first_run.pushed_model_dir, "saved_model.pb"))
@@ -84,7 +102,9 @@ def test_first_model_is_evaluated_blessed_and_pushed(tiny_config, first_run):
 
 
 def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, first_run):
-    strict = dataclasses.replace(tiny_config, evaluation=configs.EvaluationConfig(1.01))
+    strict = dataclasses.replace(
+        tiny_config, evaluation=configs.EvaluationConfig(blessing_min=1.01)
+    )
     summary = local_runner.run(strict, os.path.join(strict.output_dir, "run.log"))
 
     assert summary.blessed is False

@@ -31,7 +31,7 @@ def folder_run(tmp_path_factory):
     args = local_runner.parse_args(
         ["--oxford-dir", oxford_dir, "--output-dir", str(root / "outputs")]
         + ["--image-size", "64", "--epochs", "1", "--train-steps", "3"]
-        + ["--encoder-weights", "none", "--min-mean-dice", "0"]
+        + ["--encoder-weights", "none", "--blessing-min", "0"]
     )
     config = local_runner.config_from_args(args)
     description = preflight.check(config)

@@ -1,7 +1,9 @@
 import dataclasses
+import json
 import os
 
 import pytest
+import tensorflow_model_analysis as tfma
 
 from pipeline import configs
 from pipeline.pipeline import create_pipeline, eval_config
@@ -35,15 +37,27 @@ def test_config_reaches_components():
 
 def test_blessing_thresholds_come_from_config():
     config = configs.PipelineConfig(
-        evaluation=configs.EvaluationConfig(min_mean_dice=0.7, max_mean_dice_regression=0.02),
+        evaluation=configs.EvaluationConfig(
+            blessing_metric="mean_iou", blessing_min=0.7, blessing_max_regression=0.02
+        ),
         training=dataclasses.replace(configs.TrainingConfig(), class_mode="binary_border_as_pet"),
     )
-    (metrics_spec,) = eval_config(config).metrics_specs
-    (dice,) = metrics_spec.metrics
-    assert dice.module == "evaluation.dice"
-    assert '"class_names": ["background", "pet"]' in dice.config
-    assert dice.threshold.value_threshold.lower_bound.value == 0.7
-    assert dice.threshold.change_threshold.absolute.value == -0.02
+    evaluation = eval_config(config)
+    (metrics_spec,) = evaluation.metrics_specs
+    (metric,) = metrics_spec.metrics
+    assert metric.module == "evaluation.tfma_metrics"
+    assert json.loads(metric.config) == {
+        "class_names": ["background", "pet"],
+        "background": "background",
+        "threshold_metric": "mean_iou",
+    }
+    assert not metric.HasField("threshold")  # it would apply to every slice
+    (overall,) = metric.per_slice_thresholds
+    assert list(overall.slicing_specs) == [tfma.SlicingSpec()]
+    assert overall.threshold.value_threshold.lower_bound.value == 0.7
+    assert overall.threshold.change_threshold.absolute.value == -0.02
+    # Oxford-shaped data is also sliced by species and breed.
+    assert [list(s.feature_keys) for s in evaluation.slicing_specs] == [[], ["species"], ["label"]]
 
 
 def test_folder_sources_get_the_folder_example_gen(tmp_path):
@@ -66,8 +80,9 @@ def test_folder_sources_get_the_folder_example_gen(tmp_path):
     expected = '"class_names": ["background", "road"], "class_values": [[0], [1, 2]]'
     assert expected in by_id["Transform"].exec_properties["custom_config"]
     assert expected in by_id["Trainer"].exec_properties["custom_config"]
-    (dice,) = eval_config(folder).metrics_specs[0].metrics
-    assert '"class_names": ["background", "road"]' in dice.config
+    folder_eval = eval_config(folder)
+    assert '"class_names": ["background", "road"]' in folder_eval.metrics_specs[0].metrics[0].config
+    assert len(folder_eval.slicing_specs) == 1  # a plain folder has no species or breed
 
 
 def test_class_mode_applies_to_trimaps_only():

@@ -65,3 +65,9 @@ def test_config_errors_fail_before_the_pipeline_starts(tmp_path, make_source, me
 def test_training_config_errors_fail_before_the_pipeline_starts(training, message):
     with pytest.raises(preflight.ConfigError, match=message):
         check(configs.TFDSSource(), **training)
+
+
+def test_unknown_blessing_metric_is_a_config_error():
+    config = configs.PipelineConfig(evaluation=configs.EvaluationConfig(blessing_metric="f1"))
+    with pytest.raises(preflight.ConfigError, match=r"'f1' is not a metric .* 'mean_iou'"):
+        preflight.check(config)

@@ -1,4 +1,4 @@
-"""Tests for evaluation/dice.py: numpy helpers and the native TFMA metric."""
+"""Tests for the numpy metric math (evaluation/metrics.py) and the TFMA metric."""
 
 import json
 import math
@@ -28,10 +28,10 @@ from tensorflow_model_analysis.metrics import metric_specs, metric_types, metric
 from tensorflow_model_analysis.proto import config_pb2
 from tfx_bsl.tfxio import test_util as tfxio_test_util
 
-from evaluation import dice, metrics
+from evaluation import metrics, tfma_metrics
 
 CLASS_NAMES = ["pet", "background", "border"]
-METRIC_CONFIG_JSON = json.dumps({"class_names": CLASS_NAMES})
+METRIC_CONFIG_JSON = json.dumps({"class_names": CLASS_NAMES, "background": "background"})
 
 
 # ---------------------------------------------------------------------------
@@ -119,11 +119,22 @@ EXAMPLES = [
 #   background: 2, 0+3, 1+2  -> 2*2/6 = 0.666667
 #   border:     1, 0+1, 0+1  -> 2*1/2 = 1.0
 #   mean_dice = (0.75 + 2/3 + 1) / 3 = 29/36
+# IoU = I / (|T| + |P| - I): pet 3/5, background 2/4, border 1/1; mean 0.7.
+# Pixel accuracy: (3 + 2 + 1) / 8 pixels = 0.75.
+# Foreground (pet or border) against background: true fg = 4 (example 1) + 1 (border at
+# 11 of example 2) = 5; predicted fg = 3 + 2 (pet at 10, border at 11) = 5; both = 3 + 1
+# = 4 -> foreground Dice 2*4/10 = 0.8.
 EXPECTED = {
     "dice_pet": 0.75,
     "dice_background": 2 / 3,
     "dice_border": 1.0,
     "mean_dice": 29 / 36,
+    "iou_pet": 0.6,
+    "iou_background": 0.5,
+    "iou_border": 1.0,
+    "mean_iou": 0.7,
+    "pixel_accuracy": 0.75,
+    "foreground_dice": 0.8,
 }
 # A mean of per-example scores would give something else, e.g. pet:
 # example 1 -> 2*3/(4+3) = 6/7, example 2 -> 0/(0+1) = 0, mean 3/7.
@@ -162,7 +173,7 @@ def _check_combiner(computation, examples, expected, not_expected_pet=None):
 
 
 def test_metric_is_exact_over_the_split():
-    metric = dice.DiceCoefficient(class_names=CLASS_NAMES)
+    metric = tfma_metrics.SegmentationMetrics(class_names=CLASS_NAMES, background="background")
     (computation,) = metric.computations(output_names=["probabilities"])
     assert [k.name for k in computation.keys] == list(EXPECTED)
     assert all(k.output_name == "probabilities" for k in computation.keys)
@@ -182,7 +193,7 @@ def test_metric_handles_unnamed_output_and_batched_input():
     # No MetricsSpec.output_names: TFMA passes output_name="" and the values
     # are still {"probabilities": ...}; a batch of both examples gives the same
     # sums as the two examples one by one.
-    metric = dice.DiceCoefficient(class_names=CLASS_NAMES)
+    metric = tfma_metrics.SegmentationMetrics(class_names=CLASS_NAMES, background="background")
     (computation,) = metric.computations()
     batch = {
         "labels": {"probabilities": np.stack([LABELS_1[..., None], LABELS_2])},
@@ -196,7 +207,7 @@ def test_metric_handles_unnamed_output_and_batched_input():
 
 def test_metric_reads_its_own_model_with_a_baseline():
     # With a baseline, TFMA keys predictions by model name; labels are shared.
-    metric = dice.DiceCoefficient(class_names=CLASS_NAMES)
+    metric = tfma_metrics.SegmentationMetrics(class_names=CLASS_NAMES, background="background")
     computations = metric.computations(
         model_names=["candidate", "baseline"], output_names=["probabilities"]
     )
@@ -249,31 +260,67 @@ def _eval_config(metrics_spec):
 
 def test_metric_config_round_trip():
     config = config_pb2.MetricConfig(
-        class_name="DiceCoefficient", module="evaluation.dice", config=METRIC_CONFIG_JSON
+        class_name="SegmentationMetrics",
+        module="evaluation.tfma_metrics",
+        config=METRIC_CONFIG_JSON,
     )
     metric = metric_specs.metric_instance(config)
-    assert isinstance(metric, dice.DiceCoefficient)
-    assert metric.get_config() == {"class_names": CLASS_NAMES, "name": "dice"}
+    assert isinstance(metric, tfma_metrics.SegmentationMetrics)
+    assert metric.get_config() == {
+        "class_names": CLASS_NAMES,
+        "background": "background",
+        "threshold_metric": "mean_dice",
+    }
+    assert metric.name == "mean_dice"
 
-    # specs_from_metrics serialises without `module`; that resolves because the
-    # class is registered once evaluation.dice is imported.
-    specs = metric_specs.specs_from_metrics([dice.DiceCoefficient(CLASS_NAMES, name="d")])
-    (config,) = [m for s in specs for m in s.metrics if m.class_name == "DiceCoefficient"]
+    # specs_from_metrics serialises without `module`; that resolves because the class is
+    # registered once evaluation.tfma_metrics is imported.
+    specs = metric_specs.specs_from_metrics(
+        [tfma_metrics.SegmentationMetrics(["a", "b"], threshold_metric="mean_iou")]
+    )
+    (config,) = [m for s in specs for m in s.metrics if m.class_name == "SegmentationMetrics"]
     assert not config.module
     metric = metric_specs.metric_instance(config)
-    assert isinstance(metric, dice.DiceCoefficient)
+    assert metric.name == "mean_iou"
     (computation,) = metric.computations()
-    assert [k.name for k in computation.keys] == ["d_pet", "d_background", "d_border", "mean_d"]
+    # No background: no foreground Dice.
+    assert [k.name for k in computation.keys] == [
+        "dice_a",
+        "dice_b",
+        "mean_dice",
+        "iou_a",
+        "iou_b",
+        "mean_iou",
+        "pixel_accuracy",
+    ]
 
 
-def test_threshold_on_metric_config_attaches_to_mean_dice():
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"threshold_metric": "mean_f1"}, "threshold_metric 'mean_f1' is not one of"),
+        ({"threshold_metric": "foreground_dice"}, "is not one of"),  # needs a background
+        ({"background": "sky"}, "background 'sky' is not one of"),
+    ],
+)
+def test_bad_metric_configs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tfma_metrics.SegmentationMetrics(CLASS_NAMES, **kwargs)
+
+
+def test_overall_slice_threshold_attaches_to_the_threshold_metric():
     spec = config_pb2.MetricsSpec(
         metrics=[
             config_pb2.MetricConfig(
-                class_name="DiceCoefficient",
-                module="evaluation.dice",
+                class_name="SegmentationMetrics",
+                module="evaluation.tfma_metrics",
                 config=METRIC_CONFIG_JSON,
-                threshold=_threshold(0.5),
+                # As pipeline.eval_config() sets it: the whole split only.
+                per_slice_thresholds=[
+                    config_pb2.PerSliceMetricThreshold(
+                        slicing_specs=[config_pb2.SlicingSpec()], threshold=_threshold(0.5)
+                    )
+                ],
             )
         ],
         # TFMA fills model_names in from the model specs before evaluating.
@@ -315,7 +362,9 @@ def test_metrics_spec_thresholds_do_not_match_post_export_metrics():
     spec = config_pb2.MetricsSpec(
         metrics=[
             config_pb2.MetricConfig(
-                class_name="DiceCoefficient", module="evaluation.dice", config=METRIC_CONFIG_JSON
+                class_name="SegmentationMetrics",
+                module="evaluation.tfma_metrics",
+                config=METRIC_CONFIG_JSON,
             )
         ],
         thresholds={
@@ -336,15 +385,17 @@ def test_tfma_evaluator_end_to_end_with_threshold():
     The "model" is the probabilities stored next to the mask in tf.Examples.
     """
 
-    def example(labels, probabilities):
+    def example(labels, probabilities, species):
         feature = {
+            "species": tf.train.Feature(int64_list=tf.train.Int64List(value=[species])),
             "mask_xf": tf.train.Feature(int64_list=tf.train.Int64List(value=labels.ravel())),
             "probs": tf.train.Feature(float_list=tf.train.FloatList(value=probabilities.ravel())),
         }
         return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
     schema = text_format.Parse(
-        'feature { name: "mask_xf" type: INT } feature { name: "probs" type: FLOAT }',
+        'feature { name: "mask_xf" type: INT } feature { name: "probs" type: FLOAT } '
+        'feature { name: "species" type: INT }',
         schema_pb2.Schema(),
     )
     eval_config = config_pb2.EvalConfig(
@@ -359,20 +410,27 @@ def test_tfma_evaluator_end_to_end_with_threshold():
                 output_names=["probabilities"],
                 metrics=[
                     config_pb2.MetricConfig(
-                        class_name="DiceCoefficient",
-                        module="evaluation.dice",
+                        class_name="SegmentationMetrics",
+                        module="evaluation.tfma_metrics",
                         config=METRIC_CONFIG_JSON,
-                        # mean_dice is 29/36 = 0.806.
-                        threshold=config_pb2.MetricThreshold(
-                            value_threshold=config_pb2.GenericValueThreshold(
-                                lower_bound={"value": 0.8}
+                        # mean_dice is 29/36 = 0.806 overall, 3/7 for cats. Blessing
+                        # looks at the whole split only: a threshold on the MetricConfig
+                        # would apply to every slice, and small slices would fail it.
+                        per_slice_thresholds=[
+                            config_pb2.PerSliceMetricThreshold(
+                                slicing_specs=[config_pb2.SlicingSpec()],
+                                threshold=config_pb2.MetricThreshold(
+                                    value_threshold=config_pb2.GenericValueThreshold(
+                                        lower_bound={"value": 0.8}
+                                    )
+                                ),
                             )
-                        ),
+                        ],
                     )
                 ],
             )
         ],
-        slicing_specs=[config_pb2.SlicingSpec()],
+        slicing_specs=[config_pb2.SlicingSpec(), config_pb2.SlicingSpec(feature_keys=["species"])],
     )
     extractors = [
         features_extractor.FeaturesExtractor(eval_config),
@@ -386,18 +444,40 @@ def test_tfma_evaluator_end_to_end_with_threshold():
         schema=schema, raw_record_column_name=constants.ARROW_INPUT_COLUMN
     )
 
+    # The species=0 slice is example 1 alone: labels all pet (4 px), predictions 3 pet and
+    # 1 background. Dice pet 2*3/7, background 0/1 = 0, border undefined (NaN, left out of
+    # the means); IoU pet 3/4, background 0; pixel accuracy 3/4; foreground 2*3/7.
+    expected_cats = {
+        "dice_pet": 6 / 7,
+        "dice_background": 0.0,
+        "mean_dice": 3 / 7,
+        "iou_pet": 0.75,
+        "iou_background": 0.0,
+        "mean_iou": 0.375,
+        "pixel_accuracy": 0.75,
+        "foreground_dice": 6 / 7,
+    }
+
     def check_metrics(outputs):
         try:
-            ((_, metrics),) = outputs
-            got = {k.name: v for k, v in metrics.items() if k.output_name == "probabilities"}
-            assert got == pytest.approx(EXPECTED)
+            by_slice = {
+                slice_key: {k.name: v for k, v in metrics.items() if k.output_name}
+                for slice_key, metrics in outputs
+            }
+            assert set(by_slice) == {(), (("species", 0),), (("species", 1),)}
+            assert by_slice[()] == pytest.approx(EXPECTED)
+            cats = by_slice[(("species", 0),)]
+            assert math.isnan(cats.pop("dice_border")) and math.isnan(cats.pop("iou_border"))
+            assert cats == pytest.approx(expected_cats)
         except (AssertionError, ValueError) as err:
             raise beam_util.BeamAssertException(err)
 
     def check_validation(outputs):
         try:
-            (validation,) = outputs
-            assert validation.validation_ok, validation
+            # One result per slice (the writer merges them); only the overall slice has a
+            # threshold, so the cats' 3/7 fails nothing.
+            assert len(outputs) == 3
+            assert all(validation.validation_ok for validation in outputs), outputs
         except (AssertionError, ValueError) as err:
             raise beam_util.BeamAssertException(err)
 
@@ -407,8 +487,8 @@ def test_tfma_evaluator_end_to_end_with_threshold():
             | "Create"
             >> beam.Create(
                 [
-                    example(LABELS_1, _probabilities(PRED_1)),
-                    example(LABELS_2, _probabilities(PRED_2)),
+                    example(LABELS_1, _probabilities(PRED_1), species=0),
+                    example(LABELS_2, _probabilities(PRED_2), species=1),
                 ]
             )
             | "Batch" >> tfx_io.BeamSource()
