@@ -72,7 +72,10 @@ def test_class_modes_map_trimap_values(class_mode, expected):
 
 def test_unknown_mask_values_fail_with_a_message():
     mask = np.full([4, 4], 7, np.uint8)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"outside the mask convention \[1, 2, 3\] \(pet, background, border\)"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=r"outside the mask convention \[1, 2, 3\] \(pet, background, border\)",
+    ):
         run_preprocessing([np.zeros([4, 4, 3], np.uint8)], [mask], image_size=4)
 
 
