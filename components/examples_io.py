@@ -68,3 +68,14 @@ def bytes_feature(value: bytes) -> tf.train.Feature:
 
 def int_feature(value: int) -> tf.train.Feature:
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+
+
+def read_split(examples, split: str, limit: int | None = None):
+    """Yields up to `limit` tf.train.Example of a split of an Examples artifact, in order."""
+    split_dir = artifact_utils.get_split_uri([examples], split)
+    files = sorted(tf.io.gfile.glob(os.path.join(split_dir, "*.gz")))
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    if limit is not None:
+        records = records.take(limit)
+    for record in records:
+        yield tf.train.Example.FromString(record.numpy())

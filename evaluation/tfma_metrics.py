@@ -179,3 +179,33 @@ class _CountsCombiner(beam.CombineFn):
 # Registered so that a MetricConfig without `module` (e.g. the output of
 # tfma.metrics.specs_from_metrics) also resolves once this module is imported.
 metric_types.register_metric(SegmentationMetrics)
+
+
+def candidate_metrics_by_slice(evaluation_uri: str) -> dict[tuple, dict[str, float]]:
+    """{slice key: {metric name: value}} of the candidate model in a TFMA evaluation.
+
+    The slice key is () for the whole split, else ((feature, value), ...). Once a blessed
+    baseline exists, TFMA also records the baseline's metrics (model_name "baseline") and
+    the candidate's differences to them (is_diff), under the same names: both are left out.
+    """
+    import tensorflow_model_analysis as tfma
+
+    by_slice = {}
+    for metrics_for_slice in tfma.load_metrics(evaluation_uri):
+        slice_key = tuple(
+            (key.column, _slice_value(key)) for key in metrics_for_slice.slice_key.single_slice_keys
+        )
+        values = by_slice.setdefault(slice_key, {})
+        for key_and_value in metrics_for_slice.metric_keys_and_values:
+            key = key_and_value.key
+            if key.is_diff or key.model_name == "baseline":
+                continue
+            if key_and_value.value.HasField("double_value"):
+                values[key.name] = key_and_value.value.double_value.value
+    return by_slice
+
+
+def _slice_value(single_slice_key):
+    kind = single_slice_key.WhichOneof("kind")
+    value = getattr(single_slice_key, kind)
+    return value.decode() if isinstance(value, bytes) else value

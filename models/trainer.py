@@ -21,7 +21,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from models import features, losses, preprocessing, unet
+from models import features, losses, preprocessing, training_metrics, unet
 
 
 def run_fn(fn_args: tfx.components.FnArgs):
@@ -72,7 +72,10 @@ def run_fn(fn_args: tfx.components.FnArgs):
     model.compile(
         optimizer=tf_keras.optimizers.Adam(learning_rate),
         loss=losses.get_loss(config["loss"]),
-        metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy")],
+        metrics=[
+            tf_keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
+            training_metrics.MeanDice(num_classes=len(class_names)),
+        ],
     )
     model.fit(
         train_dataset,

@@ -5,11 +5,13 @@ import json
 import os
 
 import tensorflow_model_analysis as tfma
+
 # tfma only exports some config protos (not PerSliceMetricThreshold) at its top level.
 from tensorflow_model_analysis.proto import config_pb2
 from tfx import v1 as tfx
 
 from components.folder_example_gen import FolderExampleGen
+from components.segmentation_report import SegmentationReport
 from components.tfds_example_gen import TFDSExampleGen
 from models import features
 from pipeline import configs
@@ -55,6 +57,14 @@ def create_pipeline(
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config(config),
     )
+    # Pictures and charts of the candidate model, whether or not it is blessed.
+    report = SegmentationReport(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        evaluation=evaluator.outputs["evaluation"],
+        model_run=trainer.outputs["model_run"],
+        blessing=evaluator.outputs["blessing"],
+    )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
@@ -74,6 +84,7 @@ def create_pipeline(
             trainer,
             model_resolver,
             evaluator,
+            report,
             pusher,
         ],
         enable_cache=True,
@@ -134,6 +145,8 @@ def eval_config(config: configs.PipelineConfig) -> tfma.EvalConfig:
             tfma.MetricsSpec(
                 output_names=[features.PROBABILITIES_OUTPUT],
                 metrics=[
+                    # Examples per slice: how much a slice's score can be trusted.
+                    tfma.MetricConfig(class_name="ExampleCount"),
                     tfma.MetricConfig(
                         class_name="SegmentationMetrics",
                         module="evaluation.tfma_metrics",
@@ -151,7 +164,7 @@ def eval_config(config: configs.PipelineConfig) -> tfma.EvalConfig:
                                 slicing_specs=[tfma.SlicingSpec()], threshold=threshold
                             )
                         ],
-                    )
+                    ),
                 ],
             )
         ],

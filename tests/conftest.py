@@ -21,5 +21,6 @@ def component_ids():
         "Trainer",
         "latest_blessed_model_resolver",
         "Evaluator",
+        "SegmentationReport",
         "Pusher",
     }

@@ -80,6 +80,7 @@ def test_first_model_is_evaluated_blessed_and_pushed(tiny_config, first_run):
         "mean_iou",
         "pixel_accuracy",
         "foreground_dice",
+        "example_count",
     }
     per_class = [metrics[f"dice_{c}"] for c in classes]
     assert all(0.0 <= value <= 1.0 for value in per_class)
@@ -99,6 +100,27 @@ def test_first_model_is_evaluated_blessed_and_pushed(tiny_config, first_run):
     assert first_run.anomalies == {"train": [], "eval": []}
     assert os.path.isfile(os.path.join(first_run.pushed_model_dir, "saved_model.pb"))
     assert os.path.dirname(first_run.pushed_model_dir) == tiny_config.serving_model_dir
+
+
+def test_visual_report_shows_real_predictions(tiny_config, first_run):
+    store = run_summary.open_store(tiny_config.metadata_path)
+    report = run_summary.latest_outputs(store, tiny_config.pipeline_name)[
+        "SegmentationReport", "report"
+    ]
+    index = report.custom_properties["index"].string_value
+    assert index == os.path.join(report.uri, "index.html")
+    page = open(index).read()
+    for name in ("samples.png", "worst.png", "metrics.png", "slices.png", "training.png"):
+        assert f"src='{name}'" in page
+        with Image.open(os.path.join(report.uri, name)) as picture:
+            picture.verify()
+    # 6 sample rows and 6 worst rows of the 16 eval examples, 4 columns of 192 px.
+    grid_size = (4 * 196 + 4, 18 + 6 * 210 + 22)
+    assert Image.open(os.path.join(report.uri, "samples.png")).size == grid_size
+    assert Image.open(os.path.join(report.uri, "worst.png")).size == grid_size
+    assert "<th>eval examples in the pictures</th><td>16</td>" in page
+    assert "<h3>Mean Dice by species</h3>" in page
+    assert "<th>cat</th>" in page or "<th>dog</th>" in page  # slice values by name
 
 
 def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, first_run):

@@ -44,7 +44,8 @@ def test_blessing_thresholds_come_from_config():
     )
     evaluation = eval_config(config)
     (metrics_spec,) = evaluation.metrics_specs
-    (metric,) = metrics_spec.metrics
+    example_count, metric = metrics_spec.metrics
+    assert example_count.class_name == "ExampleCount"
     assert metric.module == "evaluation.tfma_metrics"
     assert json.loads(metric.config) == {
         "class_names": ["background", "pet"],
@@ -81,7 +82,7 @@ def test_folder_sources_get_the_folder_example_gen(tmp_path):
     assert expected in by_id["Transform"].exec_properties["custom_config"]
     assert expected in by_id["Trainer"].exec_properties["custom_config"]
     folder_eval = eval_config(folder)
-    assert '"class_names": ["background", "road"]' in folder_eval.metrics_specs[0].metrics[0].config
+    assert '"class_names": ["background", "road"]' in folder_eval.metrics_specs[0].metrics[1].config
     assert len(folder_eval.slicing_specs) == 1  # a plain folder has no species or breed
 
 

@@ -1,0 +1,65 @@
+"""SegmentationReport: a page of pictures and charts about the trained model.
+
+Runs after the Evaluator. Its `report` artifact (recorded in ML Metadata) holds index.html
+and the PNGs it shows: a fixed sample and the worst-Dice examples of the eval split
+(image | true mask | predicted mask | overlay), Dice and IoU per class, mean Dice per
+slice (species, breed), and the training curves from the Trainer's TensorBoard logs.
+"""
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.segmentation_report import executor
+
+
+class VisualReport(types.Artifact):
+    """A folder with index.html and the pictures it shows."""
+
+    TYPE_NAME = "VisualReport"
+
+
+class SegmentationReportSpec(types.ComponentSpec):
+    PARAMETERS = {
+        "num_samples": ExecutionParameter(type=int),  # rows of the fixed sample
+        "num_worst": ExecutionParameter(type=int),  # rows of the worst examples
+        "max_examples": ExecutionParameter(type=int),  # eval examples predicted, at most
+    }
+    INPUTS = {
+        "examples": ChannelParameter(type=standard_artifacts.Examples),
+        "model": ChannelParameter(type=standard_artifacts.Model),
+        "evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        "model_run": ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
+        "blessing": ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+    }
+    OUTPUTS = {"report": ChannelParameter(type=VisualReport)}
+
+
+class SegmentationReport(base_component.BaseComponent):
+    SPEC_CLASS = SegmentationReportSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        examples,
+        model,
+        evaluation,
+        model_run=None,
+        blessing=None,
+        num_samples: int = 6,
+        num_worst: int = 6,
+        max_examples: int = 300,
+    ):
+        spec = SegmentationReportSpec(
+            examples=examples,
+            model=model,
+            evaluation=evaluation,
+            model_run=model_run,
+            blessing=blessing,
+            num_samples=num_samples,
+            num_worst=num_worst,
+            max_examples=max_examples,
+            report=types.Channel(type=VisualReport),
+        )
+        super().__init__(spec=spec)
