@@ -5,7 +5,6 @@ import glob
 import math
 import os
 
-import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
@@ -22,6 +21,7 @@ class RunSummary:
     # Folder sources: how many files ingestion skipped, and its report listing them.
     num_skipped: int | None = None
     ingestion_report: str | None = None
+    visual_report: str | None = None  # the SegmentationReport's index.html
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -57,24 +57,12 @@ def latest_outputs(store, pipeline_name: str) -> dict[tuple[str, str], metadata_
 
 
 def overall_metrics(evaluation_uri: str) -> dict[str, float]:
-    """The candidate model's metrics on the overall (unsliced) slice of a TFMA evaluation.
+    """The candidate model's metrics on the whole eval split (no baseline, no diffs)."""
+    # Imported here, not above: TFMA brings TensorFlow (half a minute), and the other
+    # queries of this module (and `inspect runs`) need only ML Metadata.
+    from evaluation import tfma_metrics
 
-    Once a blessed baseline exists, TFMA also records the baseline's metrics
-    (model_name "baseline") and the candidate's differences to them (is_diff); both
-    carry the same metric names and are left out here.
-    """
-    metrics = {}
-    for metrics_for_slice in tfma.load_metrics(evaluation_uri):
-        if metrics_for_slice.slice_key.single_slice_keys:
-            continue
-        for key_and_value in metrics_for_slice.metric_keys_and_values:
-            key = key_and_value.key
-            if key.is_diff or key.model_name == "baseline":
-                continue
-            value = key_and_value.value
-            if value.HasField("double_value"):
-                metrics[key.name] = value.double_value.value
-    return metrics
+    return tfma_metrics.candidate_metrics_by_slice(evaluation_uri).get((), {})
 
 
 def anomalies_by_split(anomalies_uri: str) -> dict[str, list[str]]:
@@ -99,6 +87,7 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
     pushed = outputs.get(("Pusher", "pushed_model"))
     anomalies = outputs.get(("ExampleValidator", "anomalies"))
     num_skipped, report_path = ingestion_skips(outputs)
+    visual_report = outputs.get(("SegmentationReport", "report"))
     pushed_dir = None
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         pushed_dir = pushed.custom_properties["pushed_destination"].string_value
@@ -110,6 +99,9 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
         anomalies=anomalies_by_split(anomalies.uri) if anomalies else {},
         num_skipped=num_skipped,
         ingestion_report=report_path,
+        visual_report=(
+            visual_report.custom_properties["index"].string_value if visual_report else None
+        ),
     )
 
 
@@ -146,4 +138,6 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"Pushed model: {summary.pushed_model_dir}")
     else:
         lines.append("Pushed model: none (the model was not blessed, so nothing was pushed)")
+    if summary.visual_report:
+        lines.append(f"Visual report: {summary.visual_report}")
     return "\n".join(lines)

@@ -108,7 +108,8 @@ def test_visual_report_shows_real_predictions(tiny_config, first_run):
         "SegmentationReport", "report"
     ]
     index = report.custom_properties["index"].string_value
-    assert index == os.path.join(report.uri, "index.html")
+    assert index == os.path.join(report.uri, "index.html") == first_run.visual_report
+    assert f"Visual report: {index}" in run_summary.format_summary(first_run)
     page = open(index).read()
     for name in ("samples.png", "worst.png", "metrics.png", "slices.png", "training.png"):
         assert f"src='{name}'" in page

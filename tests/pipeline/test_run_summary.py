@@ -9,8 +9,10 @@ def test_summary_shows_metrics_blessing_and_pushed_path():
             blessed=True,
             pushed_model_dir="/serving/1",
             anomalies={"train": [], "eval": ["file_name: Unexpected string values"]},
+            visual_report="/reports/7/index.html",
         )
     )
+    assert text.endswith("Visual report: /reports/7/index.html")
     assert "mean_dice                0.9123" in text
     assert "dice_border              n/a (class absent)" in text
     assert "Blessed: yes" in text

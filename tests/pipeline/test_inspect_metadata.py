@@ -1,0 +1,221 @@
+"""`inspect` on the ML Metadata of two tiny runs: one that trains, one served from the cache."""
+
+import dataclasses
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import local_runner
+from pipeline import configs, inspect_metadata, run_summary
+
+# The second run takes everything up to the Trainer from the cache; the Evaluator runs
+# again (now with the first run's blessed model as its baseline), and all after it.
+CACHED = {
+    "TFDSExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+}
+
+
+@pytest.fixture
+def expected_states(component_ids):
+    """{component: its state} in the first run and in the second."""
+    first = {component: "COMPLETE" for component in component_ids}
+    second = {component: "CACHED" if component in CACHED else "COMPLETE" for component in first}
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inspect")
+    config = configs.PipelineConfig(
+        output_dir=str(root / "outputs"),
+        data=dataclasses.replace(
+            configs.DATASETS["synthetic_pets_tiny"], data_dir=str(root / "tfds")
+        ),
+        training=dataclasses.replace(
+            configs.TrainingConfig(),
+            image_size=64,
+            epochs=1,
+            train_steps=3,
+            encoder_weights="none",
+        ),
+        # Three steps make a poor model: bless anything.
+        evaluation=configs.EvaluationConfig(blessing_min=0.0),
+    )
+    for _ in range(2):
+        local_runner.run(config, os.path.join(config.output_dir, "run.log"))
+    return config
+
+
+def inspect(capsys, config, *args):
+    """The table and the JSON of one `inspect` command."""
+    arguments = [*args, "--metadata", config.metadata_path]
+    assert inspect_metadata.main(arguments) == 0
+    table = capsys.readouterr().out
+    assert inspect_metadata.main([*arguments, "--json"]) == 0
+    return table, json.loads(capsys.readouterr().out)
+
+
+def table_row(table: str, *cells) -> str:
+    """The one line of the table that holds all these cells, in this order."""
+    lines = [line for line in table.splitlines() if line.split()[: len(cells)] == list(cells)]
+    assert len(lines) == 1, (cells, table)
+    return lines[0]
+
+
+def test_runs_lists_both_runs_with_their_states(capsys, config, component_ids):
+    table, data = inspect(capsys, config, "runs")
+
+    first, second = data["runs"]
+    rerun = len(component_ids) - len(CACHED)
+    assert first["states"] == {"COMPLETE": len(component_ids)}
+    assert second["states"] == {"CACHED": len(CACHED), "COMPLETE": rerun}
+    for run in data["runs"]:
+        assert run["status"] == "COMPLETE"
+        assert run["duration_seconds"] >= 0
+        datetime.datetime.fromisoformat(run["started"])
+        assert run["started"][:19].replace("T", " ") in table_row(table, str(run["id"]))
+    assert f"{len(component_ids)} complete" in table_row(table, str(first["id"]))
+    assert f"{len(CACHED)} cached, {rerun} complete" in table_row(table, str(second["id"]))
+
+
+@pytest.mark.parametrize("run_index", [0, 1])
+def test_executions_of_a_run(capsys, config, expected_states, run_index):
+    _, runs = inspect(capsys, config, "runs")
+    # The first run by its id, the second as the default: the newest.
+    run_option = ["--run", str(runs["runs"][0]["id"])] if run_index == 0 else []
+    table, data = inspect(capsys, config, "executions", *run_option)
+
+    states = {execution["component"]: execution["state"] for execution in data["executions"]}
+    assert states == expected_states[run_index]
+    for execution in data["executions"]:
+        assert isinstance(execution["duration_seconds"], float)
+        assert execution["duration_seconds"] >= 0
+        row = table_row(table, str(execution["id"]), execution["component"], execution["state"])
+        assert row.endswith(inspect_metadata.format_duration(execution["duration_seconds"]))
+
+
+def test_artifacts_with_uris_on_disk_and_their_producers(capsys, config):
+    table, data = inspect(capsys, config, "artifacts")
+
+    by_output = {(a["component"], a["output"]): a for a in data["artifacts"]}
+    assert {"examples", "transform_graph", "model", "evaluation", "pushed_model"} <= {
+        output for _, output in by_output
+    }
+    root = table.splitlines()[1].removeprefix("URIs under ")
+    for artifact in data["artifacts"]:
+        assert os.path.isdir(artifact["uri"]), artifact
+        assert artifact["state"] == "LIVE"
+        relative_uri = os.path.relpath(artifact["uri"], root)
+        assert table_row(table, str(artifact["id"]), artifact["type"]).endswith(relative_uri)
+    examples = by_output["TFDSExampleGen", "examples"]
+    assert examples["properties"]["num_examples_train"] == 32
+    assert "num_examples_eval=16 num_examples_train=32" in table
+
+
+def test_models_with_metrics_blessing_and_pushes(capsys, config):
+    table, data = inspect(capsys, config, "models")
+
+    # The second run's Trainer was cached: one model, evaluated and pushed twice.
+    (model,) = data["models"]
+    first, second = model["evaluations"]
+    assert first["baseline_model_id"] is None
+    assert second["baseline_model_id"] == model["id"]  # its own blessing, as the baseline
+    for evaluation in model["evaluations"]:
+        assert evaluation["blessed"] is True
+        mean_dice = evaluation["metrics"]["mean_dice"]
+        assert isinstance(mean_dice, float) and 0.0 <= mean_dice <= 1.0
+        push = [p for p in model["pushes"] if p["blessing_id"] == evaluation["blessing_id"]][0]
+        assert push["pushed"] is True
+        assert os.path.dirname(push["destination"]) == config.serving_model_dir
+        assert os.path.isfile(os.path.join(push["destination"], "saved_model.pb"))
+        made_by = ["Trainer", f"#{model['execution_id']}"]
+        row = table_row(table, str(model["id"]), *made_by, str(evaluation["id"]))
+        baseline = evaluation["baseline_model_id"]
+        assert row.split()[4:] == [str(baseline or "-"), "yes", push["version"]]
+    metrics_row = table_row(table, "mean_dice")
+    assert metrics_row.split()[1:] == [f"{e['metrics']['mean_dice']:.4f}" for e in (first, second)]
+
+
+def test_lineage_goes_from_the_pushed_model_back_to_the_examples(capsys, config):
+    table, data = inspect(capsys, config, "lineage")
+
+    nodes = {node["id"]: node for node in data["lineage"]}
+    pushed = data["lineage"][0]
+    model = nodes[pushed["inputs"]["model"][0]]
+    transformed = nodes[model["inputs"]["examples"][0]]
+    transform_graph = nodes[model["inputs"]["transform_graph"][0]]
+    examples = nodes[transformed["inputs"]["examples"][0]]
+    assert [node["type"] for node in [pushed, model, transformed, transform_graph, examples]] == [
+        "PushedModel",
+        "Model",
+        "Examples",
+        "TransformGraph",
+        "Examples",
+    ]
+    made_by = [node["component"] for node in [pushed, model, transformed, transform_graph]]
+    assert made_by == ["Pusher", "Trainer", "Transform", "Transform"]
+    assert examples["component"] == "TFDSExampleGen"
+    store = run_summary.open_store(config.metadata_path)
+    outputs = run_summary.latest_outputs(store, config.pipeline_name)
+    assert pushed["id"] == outputs["Pusher", "pushed_model"].id  # the newest push
+    assert examples["uri"] == outputs["TFDSExampleGen", "examples"].uri
+    assert examples["inputs"] == {}
+
+    # The table shows the same chain, as a tree, in this order.
+    lines = table.splitlines()
+    chain = [
+        f"PushedModel {pushed['id']}",
+        f"├─ model: Model {model['id']}",
+        f"│  ├─ examples: Examples {transformed['id']}",
+        f"│  │  ├─ examples: Examples {examples['id']}",
+    ]
+    assert all(line.startswith(label + " ") for line, label in zip(lines[3:7], chain))
+    assert "TFDSExampleGen/examples/" in lines[6]
+    assert lines[-1] == f"Pushed to {pushed['properties']['pushed_destination']}"
+
+
+def test_overview_shows_the_newest_run_and_the_models(capsys, config, expected_states):
+    table, data = inspect(capsys, config)
+
+    assert list(data) == ["pipeline", "metadata", "run", "executions", "models"]
+    assert {e["component"]: e["state"] for e in data["executions"]} == expected_states[1]
+    assert f"Newest run {data['run']['id']}" in table
+    assert "Evaluator" in table and "mean_dice" in table
+
+
+def test_a_missing_store_is_a_clear_error(tmp_path):
+    missing = str(tmp_path / "nowhere" / "metadata.sqlite")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.inspect_metadata", "runs", "--metadata", missing],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"No ML Metadata store at {missing}" in result.stderr
+    assert "local_runner.py" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_other_mistakes_are_clear_errors(capsys, config, tmp_path):
+    not_a_store = tmp_path / "notes.sqlite"
+    not_a_store.write_text("hello")
+    for arguments, message in [
+        (["--metadata", str(not_a_store)], f"{not_a_store} is not an ML Metadata store"),
+        (
+            ["--metadata", config.metadata_path, "--pipeline-name", "cats"],
+            f"No pipeline 'cats' in {config.metadata_path}; it holds 'pet-segmentation'",
+        ),
+        (["executions", "--metadata", config.metadata_path, "--run", "9999"], "No run '9999'"),
+    ]:
+        assert inspect_metadata.main(arguments) == 1
+        assert message in capsys.readouterr().err
