@@ -116,3 +116,39 @@ def test_mostly_bad_source_fails_and_leaves_no_split_file(tmp_path):
     with pytest.raises(executor.TooManyBadPairs, match=r"20 of the 20 pairs read so far"):
         run_executor(tmp_path, wrong)
     assert not tf.io.gfile.glob(str(tmp_path / "examples" / "Split-*" / "*"))
+
+
+def test_generic_folder_with_binary_masks_and_traps(tmp_path):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    binary = (trap_files.trimap() == 1).astype(np.uint8) * 255  # pet 255, background 0
+    for index in range(8):
+        trap_files.write_image("rgb_jpeg", str(images / f"img{index}.jpg"), index)
+        trap_files.save(Image.fromarray(binary), str(masks / f"img{index}.png"), "PNG")
+    trap_files.write_image("rgb_jpeg", str(images / "orphan.jpg"))  # no mask
+    trap_files.save(Image.fromarray(binary), str(masks / "lossy.jpg"), "JPEG")  # JPEG mask
+    trap_files.write_image("rgb_jpeg", str(images / "lossy.jpg"))
+    trap_files.save(Image.fromarray(binary[:20]), str(masks / "short.png"), "PNG")
+    trap_files.write_image("rgb_jpeg", str(images / "short.jpg"))
+    trap_files.save(Image.fromarray(binary // 2), str(masks / "grey.png"), "PNG")  # 127s
+    trap_files.write_image("rgb_jpeg", str(images / "grey.jpg"))
+
+    examples, report = run_executor(
+        tmp_path,
+        parse_mask_format(values="background=0,pet=255"),
+        layout="image_folder",
+        image_dir=str(images),
+        mask_dir=str(masks),
+    )
+    records = read_split(examples, "train")[1] + read_split(examples, "eval")[1]
+    assert sorted(feature(r, features.FILE_NAME_KEY)[0].decode() for r in records) == [
+        f"img{i}.jpg" for i in range(8)
+    ]
+    stored = tf.io.decode_png(feature(records[0], features.MASK_KEY)[0]).numpy()[..., 0]
+    assert set(np.unique(stored)) == {0, 255}  # kept in the declared values
+    with open(os.path.join(report.uri, "report.json")) as file:
+        reasons = {os.path.basename(s["path"]): s["reason"] for s in json.load(file)["skipped"]}
+    assert reasons.keys() == {"orphan.jpg", "lossy.jpg", "short.png", "grey.png"}
+    assert "no mask named orphan.*" in reasons["orphan.jpg"]
+    assert "mask is a JPEG" in reasons["lossy.jpg"]
+    assert "mask is 32x20 but its image is 32x24" in reasons["short.png"]
+    assert "mask values [127] are outside the declared convention" in reasons["grey.png"]
