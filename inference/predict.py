@@ -75,7 +75,7 @@ def list_images(inputs):
     paths, problems, seen = [], [], {}
     for item in inputs:
         if os.path.isdir(item):
-            candidates = list(list_files(item, "images", IMAGE_EXTENSIONS).values())
+            candidates = list(list_files(item, "images", IMAGE_EXTENSIONS, problems).values())
         elif os.path.isfile(item):
             candidates = [item]
         else:
