@@ -9,6 +9,10 @@ project and its locked environment: every task runs this project's components, m
 files and metrics. --output-dir plays the part it has for local_runner.py (pipeline root
 and pushed models below it) but must be storage the cluster reads; compiling builds the
 module-file wheels under it, so the machine that compiles must be able to write there.
+
+A --spec ending in .json gets the whole pipeline job, pipeline root included (for Vertex AI
+Pipelines and kubeflow/local_harness.py); one ending in .yaml gets the bare pipeline spec,
+the package format that kfp's Client uploads (give it the pipeline root when you run it).
 """
 
 import os
@@ -28,7 +32,9 @@ def parse_args(argv=None):
     )
     parser.add_argument("--output-dir", required=True, help="shared storage the cluster reads")
     parser.add_argument("--image", required=True, help="the container image every task runs")
-    parser.add_argument("--spec", default="pipeline.json", help="where to write the spec")
+    parser.add_argument(
+        "--spec", default="pipeline.json", help="where to write the spec (.json or .yaml)"
+    )
     parser.add_argument("--dataset", default="oxford_iiit_pet", choices=sorted(configs.DATASETS))
     parser.add_argument("--data-dir", help="TFDS data_dir, on storage the cluster reads")
     parser.add_argument(
@@ -36,6 +42,32 @@ def parse_args(argv=None):
         action="append",
         default=[],
         help="a Beam pipeline argument for every Beam-powered component (repeatable)",
+    )
+    # The training budget and blessing bound, as local_runner.py names them: a small budget
+    # makes a smoke run of the compiled spec (kubeflow/local_harness.py) take minutes.
+    training = configs.TrainingConfig()
+    parser.add_argument("--epochs", type=int, default=training.epochs)
+    parser.add_argument(
+        "--train-steps", type=int, help="total training steps (default: whole epochs)"
+    )
+    parser.add_argument("--batch-size", type=int, default=training.batch_size)
+    parser.add_argument("--image-size", type=int, default=training.image_size)
+    parser.add_argument(
+        "--encoder-weights",
+        default=training.encoder_weights,
+        help="'imagenet', 'none', or a path to the backbone's no-top weights (in the image)",
+    )
+    evaluation = configs.EvaluationConfig()
+    parser.add_argument(
+        "--blessing-metric",
+        default=evaluation.blessing_metric,
+        help="the metric blessing looks at: mean_dice, mean_iou, foreground_dice, ...",
+    )
+    parser.add_argument(
+        "--blessing-min",
+        type=float,
+        default=evaluation.blessing_min,
+        help="a model whose blessing metric is below this on the eval split is not blessed",
     )
     return parser.parse_args(argv)
 
@@ -55,12 +87,33 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_path: st
     return output_path
 
 
+def absolute(path: str) -> str:
+    """A local path made absolute (tasks do not run where this runs); a URL as it is."""
+    return path if "://" in path else os.path.abspath(path)
+
+
 def main(argv=None):
     args = parse_args(argv)
     data = configs.DATASETS[args.dataset]
     if args.data_dir:
-        data = dataclasses.replace(data, data_dir=args.data_dir)
-    config = configs.PipelineConfig(output_dir=args.output_dir, data=data)
+        data = dataclasses.replace(data, data_dir=absolute(args.data_dir))
+    config = configs.PipelineConfig(
+        output_dir=absolute(args.output_dir),
+        data=data,
+        training=dataclasses.replace(
+            configs.TrainingConfig(),
+            epochs=args.epochs,
+            train_steps=args.train_steps,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            encoder_weights=args.encoder_weights,
+        ),
+        evaluation=dataclasses.replace(
+            configs.EvaluationConfig(),
+            blessing_metric=args.blessing_metric,
+            blessing_min=args.blessing_min,
+        ),
+    )
     if args.beam_arg:
         config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
     print(f"Wrote {compile_pipeline(config, args.image, args.spec)}")

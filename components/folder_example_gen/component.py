@@ -23,7 +23,7 @@ LAYOUTS = ("oxford", "image_folder")
 class IngestionReport(types.Artifact):
     """report.json: pairs found, examples written per split, and every skipped file."""
 
-    TYPE_NAME = "IngestionReport"
+    TYPE_NAME = "components.IngestionReport"  # see components/__init__.py
 
 
 class FolderExampleGenSpec(types.ComponentSpec):

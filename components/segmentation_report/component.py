@@ -17,7 +17,7 @@ from components.segmentation_report import executor
 class VisualReport(types.Artifact):
     """A folder with index.html and the pictures it shows."""
 
-    TYPE_NAME = "VisualReport"
+    TYPE_NAME = "components.VisualReport"  # see components/__init__.py
 
 
 class SegmentationReportSpec(types.ComponentSpec):

@@ -1,0 +1,285 @@
+"""The local harness runs a compiled KFP v2 spec as a Kubeflow cluster would.
+
+A small hand-written spec checks the mechanics in seconds: the executor input each task
+gets, placeholders, resolvers across runs, an importer, failures. The slow test compiles
+the real pipeline with kubeflow_runner.py and runs it end to end until a model is pushed.
+"""
+
+import json
+import os
+
+import pytest
+import yaml
+
+import kubeflow_runner
+from kubeflow import local_harness
+
+# A task of the small spec: saves what it was given beside each output, and reports its
+# outputs in executor_output.json as TFX's entrypoint does (a blessing names its model).
+TASK_SCRIPT = """
+import json, os, sys
+executor_input = json.loads(sys.argv[1])
+inputs, outputs = executor_input["inputs"], executor_input["outputs"]
+reported = {"artifacts": {}}
+for key, artifacts in outputs["artifacts"].items():
+    artifact = artifacts["artifacts"][0]
+    os.makedirs(artifact["uri"])
+    with open(os.path.join(artifact["uri"], "given.json"), "w") as file:
+        json.dump({"executor_input": executor_input, "args": sys.argv[2:]}, file)
+    metadata = {}
+    if key == "blessing":
+        model = inputs["artifacts"]["model"]["artifacts"][0]
+        metadata = {"blessed": 1, "current_model_id": model["name"]}
+    reported["artifacts"][key] = {"artifacts": [{**artifact, "metadata": metadata}]}
+with open(outputs["outputFile"], "w") as file:
+    json.dump(reported, file)
+"""
+
+
+def artifact_type(title):
+    return {"instanceSchema": f"title: {title}\ntype: object\n"}  # as TFX writes them
+
+
+def from_task(producer, key):
+    return {"taskOutputArtifact": {"producerTask": producer, "outputArtifactKey": key}}
+
+
+def small_job(pipeline_root, train_command=("python", "-c", TASK_SCRIPT)):
+    """import_data -> train -> evaluate, with TFX's pair of latest-blessed-model resolvers."""
+    components = {
+        "import_data": {
+            "executorLabel": "import_data",
+            "outputDefinitions": {"artifacts": {"result": {"artifactType": {}}}},
+        },
+        "train": {
+            "executorLabel": "train",
+            "inputDefinitions": {
+                "parameters": {"greeting": {"type": "STRING"}, "steps": {"type": "INT"}},
+                "artifacts": {"examples": {}},
+            },
+            "outputDefinitions": {
+                "artifacts": {"model": {"artifactType": artifact_type("tfx.Model")}}
+            },
+        },
+        "evaluate": {
+            "executorLabel": "evaluate",
+            "inputDefinitions": {"artifacts": {"model": {}, "baseline_model": {}}},
+            "outputDefinitions": {
+                "artifacts": {"blessing": {"artifactType": artifact_type("tfx.ModelBlessing")}}
+            },
+        },
+        "blessing_resolver": {
+            "executorLabel": "blessing_resolver",
+            "outputDefinitions": {"artifacts": {"model_blessing": {}}},
+        },
+        "model_resolver": {
+            "executorLabel": "model_resolver",
+            "inputDefinitions": {"artifacts": {"input": {}}},
+            "outputDefinitions": {"artifacts": {"model": {}}},
+        },
+    }
+    container = {"command": ["python", "-c", TASK_SCRIPT], "args": ["{{$}}"], "image": "x"}
+    current_model = "{{$.inputs.artifacts['input'].metadata['current_model_id']}}"
+    executors = {
+        "import_data": {
+            "importer": {
+                "artifactUri": {"constantValue": {"stringValue": "/data/examples"}},
+                "typeSchema": artifact_type("tfx.Examples"),
+            }
+        },
+        "train": {
+            "container": {
+                "command": list(train_command),
+                "args": ["{{$}}", "{{$.inputs.parameters['greeting']}}", "{{$.pipeline_root}}"],
+                "image": "x",
+            }
+        },
+        "evaluate": {"container": container},
+        "blessing_resolver": {
+            "resolver": {
+                "outputArtifactQueries": {
+                    "model_blessing": {
+                        "filter": 'schema_title="tfx.ModelBlessing" AND state=LIVE AND '
+                        "metadata.blessed.number_value=1"
+                    }
+                }
+            }
+        },
+        "model_resolver": {
+            "resolver": {
+                "outputArtifactQueries": {
+                    "model": {
+                        "filter": 'schema_title="tfx.Model" AND state=LIVE AND '
+                        f'name="{current_model}"'
+                    }
+                }
+            }
+        },
+    }
+    tasks = {
+        "import_data": {"componentRef": {"name": "import_data"}},
+        "train": {
+            "componentRef": {"name": "train"},
+            "dependentTasks": ["import_data"],
+            "inputs": {
+                "parameters": {
+                    "greeting": {"runtimeValue": {"constantValue": {"stringValue": "hello"}}},
+                    "steps": {"runtimeValue": {"constantValue": {"intValue": "3"}}},
+                },
+                "artifacts": {"examples": from_task("import_data", "result")},
+            },
+        },
+        "evaluate": {
+            "componentRef": {"name": "evaluate"},
+            "dependentTasks": ["train", "model_resolver"],
+            "inputs": {
+                "artifacts": {
+                    "model": from_task("train", "model"),
+                    "baseline_model": from_task("model_resolver", "model"),
+                }
+            },
+        },
+        "blessing_resolver": {"componentRef": {"name": "blessing_resolver"}},
+        "model_resolver": {
+            "componentRef": {"name": "model_resolver"},
+            "inputs": {"artifacts": {"input": from_task("blessing_resolver", "model_blessing")}},
+        },
+    }
+    return {
+        "pipelineSpec": {
+            "pipelineInfo": {"name": "small"},
+            "components": components,
+            "deploymentSpec": {"executors": executors},
+            "root": {"dag": {"tasks": tasks}},
+        },
+        "runtimeConfig": {"gcsOutputDirectory": str(pipeline_root)},
+    }
+
+
+def given(result, output_key):
+    """What a task of the small spec was given: its executor input and its other args."""
+    [artifact] = result.artifacts[output_key]
+    with open(os.path.join(artifact["uri"], "given.json")) as file:
+        return json.load(file)
+
+
+def test_tasks_get_what_a_kfp_launcher_gives_them_and_resolve_across_runs(tmp_path):
+    spec_path = tmp_path / "small.json"
+    spec_path.write_text(json.dumps(small_job(tmp_path / "root")))
+    lines = []
+
+    first = {r.name: r for r in local_harness.run_pipeline(str(spec_path), report=lines.append)}
+
+    assert list(first) == [
+        "blessing_resolver",
+        "import_data",
+        "model_resolver",
+        "train",
+        "evaluate",
+    ]
+    assert {r.status for r in first.values()} == {"SUCCEEDED"}
+    assert len(lines) == len(first) + 1  # one line per task, then where the run is
+    assert "model_resolver" in lines[2] and "resolved nothing" in lines[2]
+
+    train = given(first["train"], "model")
+    inputs = train["executor_input"]["inputs"]
+    # Parameters in both forms: the current one and the one TFX reads from 2.0.0 specs.
+    assert inputs["parameterValues"] == {"greeting": "hello", "steps": 3}
+    assert inputs["parameters"] == {
+        "greeting": {"stringValue": "hello"},
+        "steps": {"intValue": "3"},
+    }
+    assert inputs["artifacts"]["examples"]["artifacts"][0]["uri"] == "/data/examples"
+    assert train["args"] == ["hello", str(tmp_path / "root")]
+    model_uri = first["train"].artifacts["model"][0]["uri"]
+    assert model_uri.startswith(str(tmp_path / "root" / "small-"))
+    assert model_uri.endswith("/train/model")
+
+    evaluate = given(first["evaluate"], "blessing")["executor_input"]
+    assert evaluate["inputs"]["artifacts"]["model"]["artifacts"][0]["uri"] == model_uri
+    assert "baseline_model" not in evaluate["inputs"]["artifacts"]  # nothing blessed yet
+    assert evaluate["outputs"]["outputFile"].endswith("/evaluate/executor_output.json")
+
+    # The second run finds the first run's blessed model through both resolvers.
+    second = {r.name: r for r in local_harness.run_pipeline(str(spec_path), report=lines.append)}
+    assert second["model_resolver"].artifacts["model"][0]["uri"] == model_uri
+    evaluate = given(second["evaluate"], "blessing")["executor_input"]
+    baseline = evaluate["inputs"]["artifacts"]["baseline_model"]["artifacts"][0]
+    assert baseline["uri"] == model_uri
+    assert evaluate["inputs"]["artifacts"]["model"]["artifacts"][0]["uri"] != model_uri
+
+
+def test_a_bare_yaml_spec_runs_with_a_pipeline_root_given(tmp_path):
+    spec_path = tmp_path / "small.yaml"
+    spec_path.write_text(yaml.safe_dump(small_job(tmp_path / "unused")["pipelineSpec"]))
+
+    results = local_harness.run_pipeline(str(spec_path), str(tmp_path / "root"), report=print)
+
+    assert {r.status for r in results} == {"SUCCEEDED"}
+    assert (tmp_path / "root" / local_harness.ARTIFACT_STORE).is_file()
+
+
+def test_a_failing_task_stops_the_run_and_the_exit_status_says_so(tmp_path, capsys):
+    failing = ("python", "-c", "import sys; print('out of cheese'); sys.exit(3)")
+    spec_path = tmp_path / "small.json"
+    spec_path.write_text(json.dumps(small_job(tmp_path / "root", train_command=failing)))
+
+    with pytest.raises(SystemExit) as exit_info:
+        local_harness.main([str(spec_path)])
+
+    assert exit_info.value.code == 1
+    output = capsys.readouterr()
+    assert "out of cheese" in output.err  # the failed task's log
+    lines = {line.split()[0]: line for line in output.out.splitlines()[:5]}
+    assert " FAILED " in lines["train"]
+    assert " NOT RUN " in lines["evaluate"]
+
+
+@pytest.mark.slow
+def test_compiled_pipeline_runs_end_to_end_and_pushes_a_model(tmp_path):
+    spec_path = tmp_path / "pipeline.json"
+    kubeflow_runner.main(
+        [
+            "--output-dir",
+            str(tmp_path / "outputs"),
+            "--image",
+            "unused-by-the-harness",
+            "--spec",
+            str(spec_path),
+            "--dataset",
+            "synthetic_pets_tiny",
+            "--data-dir",
+            str(tmp_path / "tfds"),
+            "--image-size",
+            "64",
+            "--epochs",
+            "1",
+            "--train-steps",
+            "3",
+            "--encoder-weights",
+            "none",
+            # Three steps make a poor model: bless anything.
+            "--blessing-min",
+            "0",
+        ]
+    )
+    tasks = json.loads(spec_path.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
+
+    results = local_harness.run_pipeline(str(spec_path))
+
+    assert [r.status for r in results] == ["SUCCEEDED"] * len(tasks)
+    position = {result.name: index for index, result in enumerate(results)}
+    assert set(position) == set(tasks)
+    for name, task in tasks.items():
+        for upstream in task.get("dependentTasks", []) + local_harness.producers(task):
+            assert position[upstream] < position[name], (upstream, name)
+    by_name = {result.name: result for result in results}
+    # A first run: no model was blessed before, so the Evaluator had no baseline.
+    assert by_name["latest_blessed_model_resolver-model-resolver"].artifacts == {"model": []}
+    assert by_name["Evaluator"].artifacts["blessing"][0]["metadata"]["blessed"] == 1
+    serving_dir = tmp_path / "outputs" / "serving_model" / "pet-segmentation"
+    [version] = os.listdir(serving_dir)
+    assert (serving_dir / version / "saved_model.pb").is_file()
+    pushed = by_name["Pusher"].artifacts["pushed_model"][0]["metadata"]
+    assert pushed["pushed"] == 1
+    assert pushed["pushed_destination"] == str(serving_dir / version)
