@@ -8,6 +8,9 @@ The exported SavedModel has three signatures:
   at the image's own resolution (probabilities resized bilinearly, then argmax).
 - `serving_examples` / `transform_features`: serialized tf.Examples in the ingestion
   schema -> predictions / transformed features, for the Evaluator.
+`serving_default` and `segment_image` refuse bad input with InvalidArgumentError and a
+message (`decode_served_image`): empty bytes, another format, a corrupt or truncated file,
+more than MAX_IMAGE_PIXELS pixels, an empty batch.
 """
 
 import json
@@ -22,6 +25,11 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from models import features, losses, preprocessing, training_metrics, unet
+
+# Serving refuses larger images before decoding them: segment_image needs ~20 bytes of
+# memory per pixel (an 8000x8000 image: 1.2 GB), and a PNG of a few KB can claim
+# 65535x65535 pixels (80 GB), which would take the server down. A 48 MP photo passes.
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 def run_fn(fn_args: tfx.components.FnArgs):
@@ -147,10 +155,16 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
     def serve_image_bytes(images):
         def decode_one(encoded):
-            decoded = preprocessing.decode_image(encoded)
+            decoded = decode_served_image(encoded)
             model_input = preprocessing.image_to_model_input(decoded, image_size)
             return model_input, tf.shape(decoded)[:2]
 
+        # The model cannot run on an empty batch (a depthwise convolution fails obscurely).
+        not_empty = tf.debugging.assert_positive(
+            tf.size(images), message="no images: serving_default needs at least one"
+        )
+        with tf.control_dependencies([not_empty]):
+            images = tf.identity(images)
         model_inputs, sizes = tf.map_fn(
             decode_one,
             images,
@@ -165,7 +179,7 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir):
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="image")])
     def segment_image(image):
-        decoded = preprocessing.decode_image(image)
+        decoded = decode_served_image(image)
         model_input = preprocessing.image_to_model_input(decoded, image_size)
         probabilities = model(model_input[tf.newaxis], training=False)
         full_size = tf.image.resize(probabilities, tf.shape(decoded)[:2], method="bilinear")[0]
@@ -194,6 +208,63 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir):
     model.save(serving_model_dir, save_format="tf", signatures=signatures)
     logging.info(
         "Exported the model with signatures %s to %s.", sorted(signatures), serving_model_dir
+    )
+
+
+def decode_served_image(encoded):
+    """Encoded bytes from a client -> uint8 [H, W, 3], or InvalidArgumentError with a reason.
+
+    The size comes from the file's header, so that an image too large is refused before
+    its pixels are allocated; decode_image then reports corrupt or truncated data.
+    """
+    height, width = image_header_size(encoded)
+    checks = [
+        tf.debugging.assert_positive(tf.strings.length(encoded), message="empty image bytes"),
+        tf.debugging.assert_non_negative(height, message="not a JPEG, PNG, GIF or BMP image"),
+        tf.debugging.assert_less_equal(
+            height * width,
+            tf.constant(MAX_IMAGE_PIXELS, tf.int64),
+            message=f"image too large to serve: more than {MAX_IMAGE_PIXELS} pixels; "
+            "downscale it first",
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return preprocessing.decode_image(encoded)
+
+
+def image_header_size(encoded):
+    """(height, width), int64, from a JPEG, PNG, GIF or BMP header; (-1, -1) for others.
+
+    A header cut too short to hold the size reads as 0 x 0 (decoding then fails).
+    """
+    # Padded, so that reading a field never runs past the end of a short input.
+    header = tf.strings.join([tf.strings.substr(encoded, 0, 32), tf.constant(b"\0" * 32)])
+
+    def field(offset, size, byte_order):
+        digits = tf.io.decode_raw(tf.strings.substr(header, offset, size), tf.uint8)
+        powers = 256 ** tf.range(size, dtype=tf.int64)
+        powers = powers if byte_order == "little" else tf.reverse(powers, [0])
+        return tf.reduce_sum(tf.cast(digits, tf.int64) * powers)
+
+    def jpeg():
+        shape = tf.io.extract_jpeg_shape(encoded, output_type=tf.int64)
+        return shape[0], shape[1]
+
+    def bmp():
+        height = field(22, 4, "little")  # a signed int32, negative for top-down rows
+        return tf.where(height >= 2**31, 2**32 - height, height), field(18, 4, "little")
+
+    def starts_with(magic):
+        return tf.equal(tf.strings.substr(header, 0, len(magic)), magic)
+
+    return tf.case(
+        [
+            (tf.io.is_jpeg(encoded), jpeg),
+            (starts_with(b"\x89PNG"), lambda: (field(20, 4, "big"), field(16, 4, "big"))),
+            (starts_with(b"GIF8"), lambda: (field(8, 2, "little"), field(6, 2, "little"))),
+            (starts_with(b"BM"), bmp),
+        ],
+        default=lambda: (tf.constant(-1, tf.int64), tf.constant(-1, tf.int64)),
     )
 
 

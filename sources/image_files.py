@@ -208,6 +208,10 @@ def _open(path: str, raw: bytes) -> Image.Image:
         image.load()  # Decodes the pixels now: truncated and corrupt files fail here.
     except UnidentifiedImageError:
         raise BadFile(path, "not a readable image (unknown or corrupt image format)") from None
+    except Image.DecompressionBombError as error:
+        # Over twice PIL's MAX_IMAGE_PIXELS (about 179 megapixels): decoding could take
+        # gigabytes, and a small file can claim such a size.
+        raise BadFile(path, f"image too large to read safely ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise BadFile(path, f"not a readable image ({error})") from None
     if image.width < 1 or image.height < 1:

@@ -152,3 +152,12 @@ def test_parse_mask_format():
 def test_parse_mask_format_errors_say_how_to_write_it(kwargs, message):
     with pytest.raises(ValueError, match=message):
         parse_mask_format(**kwargs)
+
+
+def test_a_decompression_bomb_is_a_bad_file(tmp_path, monkeypatch):
+    path = str(tmp_path / "huge.png")
+    trap_files.write_image("png_named_jpg", path)  # 24 x 32 = 768 pixels
+    # PIL refuses images over twice MAX_IMAGE_PIXELS; lowering it makes this one "huge".
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(BadFile, match="image too large to read safely"):
+        read_image(path)
