@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 
-from pipeline import configs  # noqa: E402
+from pipeline import configs, flags  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,40 +35,16 @@ def parse_args(argv=None):
     parser.add_argument(
         "--spec", default="pipeline.json", help="where to write the spec (.json or .yaml)"
     )
-    parser.add_argument("--dataset", default="oxford_iiit_pet", choices=sorted(configs.DATASETS))
-    parser.add_argument("--data-dir", help="TFDS data_dir, on storage the cluster reads")
     parser.add_argument(
         "--beam-arg",
         action="append",
         default=[],
         help="a Beam pipeline argument for every Beam-powered component (repeatable)",
     )
-    # The training budget and blessing bound, as local_runner.py names them: a small budget
-    # makes a smoke run of the compiled spec (kubeflow/local_harness.py) take minutes.
-    training = configs.TrainingConfig()
-    parser.add_argument("--epochs", type=int, default=training.epochs)
-    parser.add_argument(
-        "--train-steps", type=int, help="total training steps (default: whole epochs)"
-    )
-    parser.add_argument("--batch-size", type=int, default=training.batch_size)
-    parser.add_argument("--image-size", type=int, default=training.image_size)
-    parser.add_argument(
-        "--encoder-weights",
-        default=training.encoder_weights,
-        help="'imagenet', 'none', or a path to the backbone's no-top weights (in the image)",
-    )
-    evaluation = configs.EvaluationConfig()
-    parser.add_argument(
-        "--blessing-metric",
-        default=evaluation.blessing_metric,
-        help="the metric blessing looks at: mean_dice, mean_iou, foreground_dice, ...",
-    )
-    parser.add_argument(
-        "--blessing-min",
-        type=float,
-        default=evaluation.blessing_min,
-        help="a model whose blessing metric is below this on the eval split is not blessed",
-    )
+    # The same data, training and blessing flags as local_runner.py. Paths must be ones
+    # the cluster's pods read (gs://...); a small budget makes a smoke run of the compiled
+    # spec (kubeflow/local_harness.py) take minutes.
+    flags.add_flags(parser, default_dataset="oxford_iiit_pet")
     return parser.parse_args(argv)
 
 
@@ -87,33 +63,12 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_path: st
     return output_path
 
 
-def absolute(path: str) -> str:
-    """A local path made absolute (tasks do not run where this runs); a URL as it is."""
-    return path if "://" in path else os.path.abspath(path)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    data = configs.DATASETS[args.dataset]
-    if args.data_dir:
-        data = dataclasses.replace(data, data_dir=absolute(args.data_dir))
-    config = configs.PipelineConfig(
-        output_dir=absolute(args.output_dir),
-        data=data,
-        training=dataclasses.replace(
-            configs.TrainingConfig(),
-            epochs=args.epochs,
-            train_steps=args.train_steps,
-            batch_size=args.batch_size,
-            image_size=args.image_size,
-            encoder_weights=args.encoder_weights,
-        ),
-        evaluation=dataclasses.replace(
-            configs.EvaluationConfig(),
-            blessing_metric=args.blessing_metric,
-            blessing_min=args.blessing_min,
-        ),
-    )
+    try:
+        config = flags.config_from_args(args, args.output_dir)
+    except flags.FlagError as error:
+        raise SystemExit(f"Configuration error: {error}") from None
     if args.beam_arg:
         config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
     print(f"Wrote {compile_pipeline(config, args.image, args.spec)}")

@@ -1,5 +1,6 @@
 """Test set-up shared by the suite."""
 
+import dataclasses
 import os
 
 import pytest
@@ -24,3 +25,22 @@ def component_ids():
         "SegmentationReport",
         "Pusher",
     }
+
+
+def tiny_pipeline_config(root):
+    """The whole pipeline in about two minutes: the tiny dataset, 64 px, three steps.
+
+    Three steps make a poor model, so anything is blessed (blessing_min 0).
+    """
+    from pipeline import configs  # after the environment above is set
+
+    return configs.PipelineConfig(
+        output_dir=str(root / "outputs"),
+        data=dataclasses.replace(
+            configs.DATASETS["synthetic_pets_tiny"], data_dir=str(root / "tfds")
+        ),
+        training=dataclasses.replace(
+            configs.TrainingConfig(), image_size=64, epochs=1, train_steps=3, encoder_weights="none"
+        ),
+        evaluation=configs.EvaluationConfig(blessing_min=0.0),
+    )

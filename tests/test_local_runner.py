@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 import local_runner
@@ -23,8 +25,11 @@ def test_flags_choose_the_data_source():
     assert source_of("--oxford-dir", "/pets", "--eval-fraction", "0.2") == (
         configs.OxfordFolderSource(root="/pets", eval_fraction=0.2)
     )
+    # Folder paths are made absolute: the pipeline's components may run elsewhere.
     assert source_of("--image-dir", "i", "--mask-dir", "m", "--mask-palette", "a=#000000") == (
-        configs.ImageFolderSource("i", "m", mask_palette="a=#000000")
+        configs.ImageFolderSource(
+            os.path.abspath("i"), os.path.abspath("m"), mask_palette="a=#000000"
+        )
     )
 
 

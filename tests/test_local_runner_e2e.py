@@ -13,27 +13,12 @@ from PIL import Image
 
 import local_runner
 from pipeline import configs, run_summary
+from tests.conftest import tiny_pipeline_config
 
 
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    return configs.PipelineConfig(
-        output_dir=str(root / "outputs"),
-        data=dataclasses.replace(
-            configs.DATASETS["synthetic_pets_tiny"], data_dir=str(root / "tfds")
-        ),
-        training=dataclasses.replace(
-            configs.TrainingConfig(),
-            image_size=64,
-            batch_size=8,
-            epochs=1,
-            train_steps=3,
-            encoder_weights="none",
-        ),
-        # Three steps make a poor model: bless anything for the first run.
-        evaluation=configs.EvaluationConfig(blessing_min=0.0),
-    )
+    return tiny_pipeline_config(tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """`inspect` on the ML Metadata of two tiny runs: one that trains, one served from the cache."""
 
-import dataclasses
 import datetime
 import json
 import os
@@ -10,7 +9,8 @@ import sys
 import pytest
 
 import local_runner
-from pipeline import configs, inspect_metadata, run_summary
+from pipeline import inspect_metadata, run_summary
+from tests.conftest import tiny_pipeline_config
 
 # The second run takes everything up to the Trainer from the cache; the Evaluator runs
 # again (now with the first run's blessed model as its baseline), and all after it.
@@ -34,22 +34,7 @@ def expected_states(component_ids):
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    root = tmp_path_factory.mktemp("inspect")
-    config = configs.PipelineConfig(
-        output_dir=str(root / "outputs"),
-        data=dataclasses.replace(
-            configs.DATASETS["synthetic_pets_tiny"], data_dir=str(root / "tfds")
-        ),
-        training=dataclasses.replace(
-            configs.TrainingConfig(),
-            image_size=64,
-            epochs=1,
-            train_steps=3,
-            encoder_weights="none",
-        ),
-        # Three steps make a poor model: bless anything.
-        evaluation=configs.EvaluationConfig(blessing_min=0.0),
-    )
+    config = tiny_pipeline_config(tmp_path_factory.mktemp("inspect"))
     for _ in range(2):
         local_runner.run(config, os.path.join(config.output_dir, "run.log"))
     return config

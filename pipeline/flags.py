@@ -1,0 +1,142 @@
+"""Command-line flags shared by the runners: data source, training and blessing.
+
+local_runner.py and kubeflow_runner.py take the same flags for the same settings, with
+the defaults of pipeline/configs.py; `config_from_args` turns them into a PipelineConfig.
+"""
+
+import argparse
+import dataclasses
+import os
+
+from pipeline import configs
+
+
+class FlagError(ValueError):
+    """Flags that contradict each other."""
+
+
+def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic_pets"):
+    data = parser.add_argument_group("data source (one of --dataset, --oxford-dir, --image-dir)")
+    data.add_argument(
+        "--dataset",
+        default=default_dataset,
+        help=f"a preset ({', '.join(sorted(configs.DATASETS))}) or any TFDS dataset name",
+    )
+    data.add_argument("--data-dir", help="TFDS data_dir (default: TFDS's, ~/tensorflow_datasets)")
+    data.add_argument("--train-split", help="TFDS split expression for training")
+    data.add_argument("--eval-split", help="TFDS split expression for evaluation")
+    data.add_argument("--image-key", help="a TFDS dataset's image feature name")
+    data.add_argument("--mask-key", help="a TFDS dataset's mask feature name")
+    data.add_argument(
+        "--oxford-dir", help="the Oxford-IIIT Pet archives unpacked (images/, annotations/)"
+    )
+    data.add_argument("--image-dir", help="a folder of images (with --mask-dir)")
+    data.add_argument("--mask-dir", help="masks named like their images (with --image-dir)")
+    data.add_argument(
+        "--mask-values", help="what mask values mean, e.g. background=0,pet=1 (pet=1+3: two)"
+    )
+    data.add_argument(
+        "--mask-palette", help="colour masks: class colours, e.g. background=#000000,pet=#ff0000"
+    )
+    data.add_argument(
+        "--eval-fraction", type=float, help="folders: share held out for the Evaluator (0.1)"
+    )
+    parser.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
+    training = configs.TrainingConfig()
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=int, default=training.epochs)
+    group.add_argument(
+        "--train-steps",
+        type=int,
+        default=training.train_steps,
+        help="total training steps (default: whole epochs)",
+    )
+    group.add_argument("--batch-size", type=int, default=training.batch_size)
+    group.add_argument("--image-size", type=int, default=training.image_size)
+    group.add_argument("--class-mode", default=training.class_mode)
+    group.add_argument(
+        "--backbone", default=training.backbone, help="mobilenet_v2 or efficientnet_b0"
+    )
+    group.add_argument("--alpha", type=float, default=training.alpha, help="MobileNetV2 width")
+    group.add_argument("--loss", default=training.loss, help="dice, dice_ce or focal")
+    group.add_argument(
+        "--encoder-weights",
+        default=training.encoder_weights,
+        help="'imagenet', 'none', or a path to the backbone's no-top weights",
+    )
+    evaluation = configs.EvaluationConfig()
+    group = parser.add_argument_group("blessing")
+    group.add_argument(
+        "--blessing-metric",
+        default=evaluation.blessing_metric,
+        help="the metric blessing looks at: mean_dice, mean_iou, foreground_dice, ...",
+    )
+    group.add_argument(
+        "--blessing-min",
+        type=float,
+        default=evaluation.blessing_min,
+        help="a model whose blessing metric is below this on the eval split is not blessed",
+    )
+
+
+def config_from_args(args, output_dir: str) -> configs.PipelineConfig:
+    return configs.PipelineConfig(
+        pipeline_name=args.pipeline_name,
+        output_dir=absolute(output_dir),
+        data=data_source_from_args(args),
+        training=dataclasses.replace(
+            configs.TrainingConfig(),
+            epochs=args.epochs,
+            train_steps=args.train_steps,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            class_mode=args.class_mode,
+            encoder_weights=args.encoder_weights,
+            backbone=args.backbone,
+            alpha=args.alpha,
+            loss=args.loss,
+        ),
+        evaluation=dataclasses.replace(
+            configs.EvaluationConfig(),
+            blessing_metric=args.blessing_metric,
+            blessing_min=args.blessing_min,
+        ),
+    )
+
+
+def data_source_from_args(args) -> configs.DataSource:
+    folder_options = {"eval_fraction": args.eval_fraction} if args.eval_fraction else {}
+    if args.oxford_dir and args.image_dir:
+        raise FlagError("Pass --oxford-dir or --image-dir, not both.")
+    if args.oxford_dir:
+        return configs.OxfordFolderSource(root=absolute(args.oxford_dir), **folder_options)
+    if args.image_dir or args.mask_dir:
+        if not (args.image_dir and args.mask_dir):
+            raise FlagError("--image-dir and --mask-dir go together.")
+        if not (args.mask_values or args.mask_palette):
+            raise FlagError(
+                "Say what the masks' pixels mean: --mask-values background=0,pet=1 (one-channel "
+                "masks) or --mask-palette background=#000000,pet=#ff0000 (colour masks)."
+            )
+        return configs.ImageFolderSource(
+            image_dir=absolute(args.image_dir),
+            mask_dir=absolute(args.mask_dir),
+            mask_values=args.mask_values,
+            mask_palette=args.mask_palette,
+            **folder_options,
+        )
+    source = configs.DATASETS.get(args.dataset) or configs.TFDSSource(dataset=args.dataset)
+    overrides = {
+        "data_dir": absolute(args.data_dir) if args.data_dir else None,
+        "train_split": args.train_split,
+        "eval_split": args.eval_split,
+        "image_key": args.image_key,
+        "mask_key": args.mask_key,
+        "mask_values": args.mask_values,
+    }
+    return dataclasses.replace(source, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def absolute(path: str) -> str:
+    """A local path made absolute (tasks may not run where this runs); a URL as it is."""
+    return path if "://" in path else os.path.abspath(path)
