@@ -128,7 +128,12 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"Data validation, {split} split: " + ("; ".join(found) or "no anomalies"))
     lines.append("Evaluation on the eval split (exact over all pixels):")
     for name, value in sorted(summary.metrics.items()):
-        shown = "n/a (class absent)" if math.isnan(value) else f"{value:.4f}"
+        if math.isnan(value):
+            shown = "n/a (class absent)"
+        elif name == "example_count":
+            shown = f"{value:.0f}"
+        else:
+            shown = f"{value:.4f}"
         lines.append(f"  {name:<24} {shown}")
     if summary.blessed is None:
         lines.append("Blessing: no evaluation recorded.")

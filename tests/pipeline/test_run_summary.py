@@ -4,7 +4,7 @@ from pipeline.run_summary import RunSummary, format_summary
 def test_summary_shows_metrics_blessing_and_pushed_path():
     text = format_summary(
         RunSummary(
-            metrics={"mean_dice": 0.91234, "dice_border": float("nan")},
+            metrics={"mean_dice": 0.91234, "dice_border": float("nan"), "example_count": 250.0},
             evaluation_uri="/x",
             blessed=True,
             pushed_model_dir="/serving/1",
@@ -14,6 +14,7 @@ def test_summary_shows_metrics_blessing_and_pushed_path():
     )
     assert text.endswith("Visual report: /reports/7/index.html")
     assert "mean_dice                0.9123" in text
+    assert "example_count            250\n" in text
     assert "dice_border              n/a (class absent)" in text
     assert "Blessed: yes" in text
     assert "Pushed model: /serving/1" in text
