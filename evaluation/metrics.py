@@ -1,6 +1,6 @@
 """Segmentation quality over a whole set of images, from pixel counts: numpy only.
 
-The one definition of the math, used by the TFMA metric (evaluation/dice.py) and the
+The one definition of the math, used by the TFMA metric (evaluation/tfma_metrics.py) and the
 evaluate command: per class, intersections and sizes are summed over every pixel of every
 image first, and the scores divide those sums. They are not means of per-image scores, so a large image weighs
 more than a small one, as it does in the TFMA Evaluator's Dice. A class absent from both
