@@ -247,6 +247,23 @@ def _threshold(lower_bound):
     )
 
 
+def _metric_with_overall_threshold(threshold):
+    """The metric as pipeline.eval_config() sets it up: thresholds on the whole split only.
+
+    A MetricConfig.threshold would apply to every slice, and small slices would fail it.
+    """
+    return config_pb2.MetricConfig(
+        class_name="SegmentationMetrics",
+        module="evaluation.tfma_metrics",
+        config=METRIC_CONFIG_JSON,
+        per_slice_thresholds=[
+            config_pb2.PerSliceMetricThreshold(
+                slicing_specs=[config_pb2.SlicingSpec()], threshold=threshold
+            )
+        ],
+    )
+
+
 def _eval_config(metrics_spec):
     label_keys = {"probabilities": "mask_xf"}
     return config_pb2.EvalConfig(
@@ -310,19 +327,7 @@ def test_bad_metric_configs_are_refused(kwargs, message):
 
 def test_overall_slice_threshold_attaches_to_the_threshold_metric():
     spec = config_pb2.MetricsSpec(
-        metrics=[
-            config_pb2.MetricConfig(
-                class_name="SegmentationMetrics",
-                module="evaluation.tfma_metrics",
-                config=METRIC_CONFIG_JSON,
-                # As pipeline.eval_config() sets it: the whole split only.
-                per_slice_thresholds=[
-                    config_pb2.PerSliceMetricThreshold(
-                        slicing_specs=[config_pb2.SlicingSpec()], threshold=_threshold(0.5)
-                    )
-                ],
-            )
-        ],
+        metrics=[_metric_with_overall_threshold(_threshold(0.5))],
         # TFMA fills model_names in from the model specs before evaluating.
         model_names=["candidate", "baseline"],
     )
@@ -409,23 +414,14 @@ def test_tfma_evaluator_end_to_end_with_threshold():
             config_pb2.MetricsSpec(
                 output_names=["probabilities"],
                 metrics=[
-                    config_pb2.MetricConfig(
-                        class_name="SegmentationMetrics",
-                        module="evaluation.tfma_metrics",
-                        config=METRIC_CONFIG_JSON,
-                        # mean_dice is 29/36 = 0.806 overall, 3/7 for cats. Blessing
-                        # looks at the whole split only: a threshold on the MetricConfig
-                        # would apply to every slice, and small slices would fail it.
-                        per_slice_thresholds=[
-                            config_pb2.PerSliceMetricThreshold(
-                                slicing_specs=[config_pb2.SlicingSpec()],
-                                threshold=config_pb2.MetricThreshold(
-                                    value_threshold=config_pb2.GenericValueThreshold(
-                                        lower_bound={"value": 0.8}
-                                    )
-                                ),
+                    # mean_dice is 29/36 = 0.806 overall, 3/7 for cats: the cats' slice
+                    # must not fail the overall-only threshold.
+                    _metric_with_overall_threshold(
+                        config_pb2.MetricThreshold(
+                            value_threshold=config_pb2.GenericValueThreshold(
+                                lower_bound={"value": 0.8}
                             )
-                        ],
+                        )
                     )
                 ],
             )

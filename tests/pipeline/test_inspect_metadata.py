@@ -10,18 +10,11 @@ import pytest
 
 import local_runner
 from pipeline import inspect_metadata, run_summary
-from tests.conftest import tiny_pipeline_config
+from tests.conftest import DATA_COMPONENTS, tiny_pipeline_config
 
 # The second run takes everything up to the Trainer from the cache; the Evaluator runs
 # again (now with the first run's blessed model as its baseline), and all after it.
-CACHED = {
-    "TFDSExampleGen",
-    "StatisticsGen",
-    "SchemaGen",
-    "ExampleValidator",
-    "Transform",
-    "Trainer",
-}
+CACHED = {*DATA_COMPONENTS, "Trainer"}
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ import sys
 import time
 
 from pipeline import configs, run_summary
+from tests.conftest import DATA_COMPONENTS
 
 PROJECT_DIR = configs.PROJECT_DIR
 STATE_NAMES = {1: "NEW", 2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED", 6: "CANCELED"}
 # Upstream of the Trainer: what a rerun must take from the cache.
-UPSTREAM = ["TFDSExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform"]
+UPSTREAM = list(DATA_COMPONENTS)
 
 
 def runner_command(output_dir, data_dir, train_steps=3, epochs=1):
