@@ -73,6 +73,8 @@ DATASETS = {
     "synthetic_pets": TFDSSource(),
     # A tiny version of it for tests and smoke runs.
     "synthetic_pets_tiny": TFDSSource(dataset="synthetic_pets/tiny"),
+    # The real dataset's size (3,680 train / 3,669 eval, sides 300..500 px), for benchmarks.
+    "synthetic_pets_full": TFDSSource(dataset="synthetic_pets/full"),
     # The real dataset (needs internet once, or a data_dir that holds it prepared). Its
     # official test split stays untouched: the Evaluator blesses on 10% of trainval.
     "oxford_iiit_pet": TFDSSource(

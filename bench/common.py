@@ -1,0 +1,147 @@
+"""What every benchmark shares: the machine's description, results as JSON, a table.
+
+Each benchmark measures its figures as ratios within one run (the machine is shared and
+noisy), writes bench/results/<name>.json and prints a table.
+"""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import threading
+import time
+
+import psutil
+
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def machine() -> dict:
+    """The machine and software the figures were measured on."""
+    cpu_model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    description = {
+        "cpu": cpu_model,
+        "cpu_cores_available": len(os.sched_getaffinity(0)),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "gpu": "none used (CUDA_VISIBLE_DEVICES is ignored; TensorFlow runs on CPU here)",
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+    }
+    try:
+        import tensorflow as tf
+
+        description["tensorflow"] = tf.__version__
+        description["gpu"] = ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
+        description["gpu"] = description["gpu"] or "none"
+    except ImportError:
+        pass
+    return description
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=os.path.dirname(RESULTS_DIR),
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def write_results(name: str, results: dict, path: str | None = None) -> str:
+    """results + the machine + the commit -> bench/results/<name>.json (or path)."""
+    path = path or os.path.join(RESULTS_DIR, f"{name}.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    document = {
+        "benchmark": name,
+        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": machine(),
+        **results,
+    }
+    temporary = path + ".partial"
+    with open(temporary, "w") as file:
+        json.dump(document, file, indent=2)
+        file.write("\n")
+    os.replace(temporary, path)  # a reader never sees half a file
+    return path
+
+
+def format_table(header: list[str], rows: list[list]) -> str:
+    """A plain-text table; floats with 3 significant decimals."""
+
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+        return "" if value is None else str(value)
+
+    cells = [[cell(value) for value in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths)) for row in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+class PeakMemory:
+    """Samples the resident memory of a process and all its children; keeps the peak.
+
+    with PeakMemory(pid) as peak: ...; peak.peak_bytes
+    """
+
+    def __init__(self, pid: int | None = None, interval_seconds: float = 0.5):
+        self.process = psutil.Process(pid or os.getpid())
+        self.interval_seconds = interval_seconds
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, self.resident_bytes())
+            self._stop.wait(self.interval_seconds)
+
+    def resident_bytes(self) -> int:
+        total = 0
+        try:
+            processes = [self.process, *self.process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0
+        for process in processes:
+            try:
+                total += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self.resident_bytes())
+
+
+class Stopwatch:
+    """with Stopwatch() as watch: ...; watch.seconds"""
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds = time.perf_counter() - self._start
