@@ -22,6 +22,7 @@ import tensorflow_transform as tft
 import tf_keras
 from absl import logging
 from tfx import v1 as tfx
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.public import tfxio
 
 from models import features, losses, preprocessing, training_metrics, unet
@@ -65,26 +66,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
     train_dataset = _batches(train_examples, batch_size, training=True, augment=config["augment"])
     eval_dataset = _batches(eval_examples, batch_size, training=False, augment=False)
 
-    model = unet.build_unet(
-        image_size=image_size,
-        num_classes=len(class_names),
-        backbone=config["backbone"],
-        alpha=float(config["alpha"]),
-        encoder_weights=config["encoder_weights"],
-        decoder_filters=tuple(config["decoder_filters"]),
-        batchnorm_momentum=float(config["batchnorm_momentum"]),
-    )
-    learning_rate = tf_keras.optimizers.schedules.CosineDecay(
-        float(config["learning_rate"]), decay_steps=epochs * steps_per_epoch, alpha=0.05
-    )
-    model.compile(
-        optimizer=tf_keras.optimizers.Adam(learning_rate),
-        loss=losses.get_loss(config["loss"]),
-        metrics=[
-            tf_keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
-            training_metrics.MeanDice(num_classes=len(class_names)),
-        ],
-    )
+    model = build_compiled_model(config, image_size, len(class_names), epochs * steps_per_epoch)
     model.fit(
         train_dataset,
         epochs=epochs,
@@ -99,17 +81,59 @@ def run_fn(fn_args: tfx.components.FnArgs):
     write_model_metadata(fn_args.serving_model_dir, image_size, convention)
 
 
+def build_compiled_model(config, image_size, num_classes, total_steps):
+    """The U-Net of the Trainer's custom_config, compiled for training over total_steps."""
+    model = unet.build_unet(
+        image_size=image_size,
+        num_classes=num_classes,
+        backbone=config["backbone"],
+        alpha=float(config["alpha"]),
+        encoder_weights=config["encoder_weights"],
+        decoder_filters=tuple(config["decoder_filters"]),
+        batchnorm_momentum=float(config["batchnorm_momentum"]),
+    )
+    learning_rate = tf_keras.optimizers.schedules.CosineDecay(
+        float(config["learning_rate"]), decay_steps=total_steps, alpha=0.05
+    )
+    model.compile(
+        optimizer=tf_keras.optimizers.Adam(learning_rate),
+        loss=losses.get_loss(config["loss"]),
+        metrics=[
+            tf_keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
+            training_metrics.MeanDice(num_classes=num_classes),
+        ],
+    )
+    return model
+
+
 def _load_examples(file_pattern, data_accessor, tf_transform_output):
-    """Transformed examples, one by one, parsed once and cached in memory."""
+    """Raw examples through the Transform graph, one by one, transformed once and cached.
+
+    The Transform component does not write transformed examples (pipeline/pipeline.py says
+    why), so the first pass over a split decodes and resizes its images here, with the
+    very graph that Transform exported; later epochs read the in-memory cache.
+    """
+    raw_schema = schema_pb2.Schema()
+    raw_schema.CopyFrom(tf_transform_output.raw_metadata.schema)
+    # Parse only what the preprocessing_fn reads (not labels, file names, boxes).
+    kept = [f for f in raw_schema.feature if f.name in (features.IMAGE_KEY, features.MASK_KEY)]
+    del raw_schema.feature[:]
+    raw_schema.feature.extend(kept)
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=64, num_epochs=1, shuffle=False),
-        tf_transform_output.transformed_metadata.schema,
+        tfxio.TensorFlowDatasetOptions(batch_size=32, num_epochs=1, shuffle=False),
+        raw_schema,
     )
-    dataset = dataset.map(
-        lambda batch: (batch[features.TRANSFORMED_IMAGE_KEY], batch[features.TRANSFORMED_MASK_KEY]),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    transform_layer = tf_transform_output.transform_features_layer()
+
+    def transform(raw_batch):
+        transformed = transform_layer(raw_batch)
+        return (
+            transformed[features.TRANSFORMED_IMAGE_KEY],
+            transformed[features.TRANSFORMED_MASK_KEY],
+        )
+
+    dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.unbatch().cache()
 
 

@@ -42,7 +42,6 @@ def test_run_records_every_component_and_artifact(tiny_config, first_run, compon
         ("SchemaGen", "schema"),
         ("ExampleValidator", "anomalies"),
         ("Transform", "transform_graph"),
-        ("Transform", "transformed_examples"),
         ("Trainer", "model"),
         ("Trainer", "model_run"),
         ("Evaluator", "evaluation"),
@@ -50,6 +49,9 @@ def test_run_records_every_component_and_artifact(tiny_config, first_run, compon
         ("Pusher", "pushed_model"),
     ]:
         assert os.path.isdir(outputs[component, output].uri), (component, output)
+    # Transform writes neither transformed examples nor statistics over them.
+    assert ("Transform", "transformed_examples") not in outputs
+    assert ("Transform", "post_transform_stats") not in outputs
     examples = outputs["TFDSExampleGen", "examples"]
     assert examples.custom_properties["num_examples_train"].int_value == 32
     assert examples.custom_properties["num_examples_eval"].int_value == 16

@@ -129,19 +129,17 @@ def test_lineage_goes_from_the_pushed_model_back_to_the_examples(capsys, config)
     nodes = {node["id"]: node for node in data["lineage"]}
     pushed = data["lineage"][0]
     model = nodes[pushed["inputs"]["model"][0]]
-    transformed = nodes[model["inputs"]["examples"][0]]
+    examples = nodes[model["inputs"]["examples"][0]]
     transform_graph = nodes[model["inputs"]["transform_graph"][0]]
-    examples = nodes[transformed["inputs"]["examples"][0]]
-    assert [node["type"] for node in [pushed, model, transformed, transform_graph, examples]] == [
+    assert transform_graph["inputs"]["examples"] == [examples["id"]]
+    assert [node["type"] for node in [pushed, model, transform_graph, examples]] == [
         "PushedModel",
         "Model",
-        "Examples",
         "TransformGraph",
         "Examples",
     ]
-    made_by = [node["component"] for node in [pushed, model, transformed, transform_graph]]
-    assert made_by == ["Pusher", "Trainer", "Transform", "Transform"]
-    assert examples["component"] == "TFDSExampleGen"
+    made_by = [node["component"] for node in [pushed, model, transform_graph, examples]]
+    assert made_by == ["Pusher", "Trainer", "Transform", "TFDSExampleGen"]
     store = run_summary.open_store(config.metadata_path)
     outputs = run_summary.latest_outputs(store, config.pipeline_name)
     assert pushed["id"] == outputs["Pusher", "pushed_model"].id  # the newest push
@@ -153,11 +151,10 @@ def test_lineage_goes_from_the_pushed_model_back_to_the_examples(capsys, config)
     chain = [
         f"PushedModel {pushed['id']}",
         f"├─ model: Model {model['id']}",
-        f"│  ├─ examples: Examples {transformed['id']}",
-        f"│  │  ├─ examples: Examples {examples['id']}",
+        f"│  ├─ examples: Examples {examples['id']}",
     ]
-    assert all(line.startswith(label + " ") for line, label in zip(lines[3:7], chain))
-    assert "TFDSExampleGen/examples/" in lines[6]
+    assert all(line.startswith(label + " ") for line, label in zip(lines[3:6], chain))
+    assert "TFDSExampleGen/examples/" in lines[5]
     assert lines[-1] == f"Pushed to {pushed['properties']['pushed_destination']}"
 
 

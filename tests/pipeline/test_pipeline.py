@@ -15,7 +15,10 @@ def test_components_are_all_there_and_wired(component_ids):
     by_id = {component.id: component for component in pipeline.components}
     assert by_id["Transform"].inputs["examples"].producer_component_id == "TFDSExampleGen"
     assert by_id["Transform"].inputs["schema"].producer_component_id == "SchemaGen"
-    assert by_id["Trainer"].inputs["examples"].producer_component_id == "Transform"
+    # Transform writes no examples: the Trainer applies its graph to the raw ones.
+    assert by_id["Trainer"].inputs["examples"].producer_component_id == "TFDSExampleGen"
+    assert by_id["Trainer"].inputs["transform_graph"].producer_component_id == "Transform"
+    assert "transformed_examples" not in by_id["Transform"].outputs
     assert by_id["Evaluator"].inputs["baseline_model"].producer_component_id == (
         "latest_blessed_model_resolver"
     )
