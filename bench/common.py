@@ -99,18 +99,22 @@ class PeakMemory:
     """Samples the resident memory of a process and all its children; keeps the peak.
 
     with PeakMemory(pid) as peak: ...; peak.peak_bytes
+    peak.samples holds (unix time, bytes) pairs, to attribute the peak to a phase.
     """
 
     def __init__(self, pid: int | None = None, interval_seconds: float = 0.5):
         self.process = psutil.Process(pid or os.getpid())
         self.interval_seconds = interval_seconds
         self.peak_bytes = 0
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self):
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self.resident_bytes())
+            resident = self.resident_bytes()
+            self.samples.append((time.time(), resident))
+            self.peak_bytes = max(self.peak_bytes, resident)
             self._stop.wait(self.interval_seconds)
 
     def resident_bytes(self) -> int:
@@ -125,6 +129,10 @@ class PeakMemory:
             except psutil.NoSuchProcess:
                 pass
         return total
+
+    def peak_between(self, start: float, end: float) -> int | None:
+        """The highest sample taken between two unix times (None: too short to sample)."""
+        return max((size for moment, size in self.samples if start <= moment <= end), default=None)
 
     def __enter__(self):
         self._thread.start()

@@ -1,0 +1,532 @@
+"""Serving: the pushed model's raw-bytes signature against the bare Keras model.
+
+    python -m bench.serving             # the model pushed by the pipeline run in outputs/
+    python -m bench.serving --quick     # a smoke run of a minute or two
+
+What it measures: images/s and the p50/p95 latency per call of the pushed SavedModel's
+`serving_default` signature (a batch of encoded images in, segmentation out: header
+checks, decoding, resizing and scaling in a tf.map_fn, then the model) against the bare
+Keras model (tf_keras.models.load_model of the same SavedModel, called through a
+tf.function of model(x, training=False)) on the same images already decoded and
+preprocessed with models/preprocessing.image_to_model_input, at batch 1 and batch 32.
+The figure is images/s of the signature over images/s of the bare model, per batch size
+(goal: >= 0.9): the share of the model's throughput a client sending JPEG bytes gets.
+
+Inputs: the raw `image` bytes of the eval split's tf.Examples from the newest ExampleGen
+output (the synthetic photos are 192..320 px JPEGs), and the same images resized to
+real-photo size (~500x375, as Oxford-IIIT Pet photos are) and re-encoded with PIL at
+JPEG quality 90, since decoding and resizing cost grows with the pixels sent.
+
+How: for each image set and batch size, after a warm-up, the two sides alternate call
+by call (A, B, B, A, A, B, ...: which goes first rotates), on pre-built input tensors,
+for several rounds of calls. Images/s is the batch size over a side's median call time
+(the median shrugs off calls that another process disturbed); the ratio is that of the
+two medians; latency percentiles pool all calls; the JSON keeps each round's images/s
+to show the spread. A profile follows at both batch sizes, again interleaved: decoding
+alone (tf.map_fn of trainer.decode_served_image), decoding + resizing + scaling (the
+signature's map_fn without the model), the bare model, and serving variants rebuilt in
+the bench around the same Keras model: a replica of export_model's serve_image_bytes
+(to check that the rebuilt functions cost what the exported one does), the same with
+map_fn's parallel_iterations=1 (is decoding running in parallel?), and a proposed change
+(with and without the model).
+
+What limits the figure: 2 CPU cores, shared with other jobs running TensorFlow at the same
+time. Decoding and resizing are CPU work that the model's own threads would otherwise
+use: on two cores they cannot hide behind the model, so the ratio is roughly
+model time / (model time + preprocessing time). At batch 1 fixed per-call costs (the
+signature's argument handling, the while loop, the checks) weigh more.
+"""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import glob  # noqa: E402
+import io  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf_keras  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from bench import common  # noqa: E402
+from models import features, preprocessing, trainer  # noqa: E402
+from pipeline import configs, run_summary  # noqa: E402
+
+NAME = "serving"
+
+
+def run_pipeline_first(output_dir):
+    """The fix for missing inputs: run the default pipeline into output_dir."""
+    flag = "" if output_dir == configs.DEFAULT_OUTPUT_DIR else f" --output-dir {output_dir}"
+    return f"run `python local_runner.py{flag}` first"
+PHOTO_SIZE = (500, 375)  # width, height of a typical Oxford-IIIT Pet photo (landscape)
+BATCH_SIZES = (1, 32)
+
+
+def find_inputs(output_dir):
+    """(pushed SavedModel folder, the eval split's tf.Example files) of the newest run."""
+    metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
+    fix = run_pipeline_first(output_dir)
+    if not os.path.exists(metadata_path):
+        sys.exit(
+            f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "
+            f"{fix}, or pass --output-dir."
+        )
+    outputs = run_summary.latest_outputs(
+        run_summary.open_store(metadata_path), configs.PIPELINE_NAME
+    )
+    pushed = outputs.get(("Pusher", "pushed_model"))
+    if pushed is None or pushed.custom_properties["pushed"].int_value != 1:
+        sys.exit(
+            f"The pipeline {configs.PIPELINE_NAME!r} in {metadata_path} has pushed no model "
+            "(the newest Pusher output is missing or the model was not blessed); "
+            f"{fix} and check that its model is blessed."
+        )
+    model_dir = pushed.custom_properties["pushed_destination"].string_value
+    if not os.path.exists(os.path.join(model_dir, "saved_model.pb")):
+        sys.exit(f"The pushed model {model_dir} is gone; {fix}.")
+    example_gens = [
+        artifact
+        for (component, key), artifact in outputs.items()
+        if component.endswith("ExampleGen") and key == "examples"
+    ]
+    files = []
+    if example_gens:
+        newest = max(example_gens, key=lambda artifact: artifact.id)
+        files = sorted(glob.glob(os.path.join(newest.uri, "Split-eval", "*")))
+    if not files:
+        sys.exit(f"No ExampleGen output with an eval split in {metadata_path}; {fix}.")
+    return model_dir, files
+
+
+def read_images(files, count):
+    """The first `count` eval images' encoded bytes."""
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    spec = {features.IMAGE_KEY: tf.io.FixedLenFeature([], tf.string)}
+    images = [
+        tf.io.parse_single_example(record, spec)[features.IMAGE_KEY].numpy()
+        for record in dataset.take(count)
+    ]
+    if len(images) < count:
+        sys.exit(f"The eval split holds {len(images)} images; the bench needs {count}.")
+    return images
+
+
+def photo_sized(encoded, quality=90):
+    """An image resized to ~500x375 (its orientation kept), re-encoded as JPEG."""
+    image = Image.open(io.BytesIO(encoded)).convert("RGB")
+    width, height = PHOTO_SIZE if image.width >= image.height else PHOTO_SIZE[::-1]
+    output = io.BytesIO()
+    image.resize((width, height), Image.BILINEAR).save(output, "JPEG", quality=quality)
+    return output.getvalue()
+
+
+def image_sizes(images):
+    sizes = [Image.open(io.BytesIO(encoded)).size for encoded in images]
+    return (
+        f"{min(w for w, _ in sizes)}..{max(w for w, _ in sizes)} x "
+        f"{min(h for _, h in sizes)}..{max(h for _, h in sizes)} px, "
+        f"{statistics.mean(len(e) for e in images) / 1024:.0f} KB mean"
+    )
+
+
+def serving_function(model, image_size, decode_one, parallel_iterations=None):
+    """export_model's serve_image_bytes rebuilt around `model`, decode_one swappable.
+
+    decode_one: encoded bytes -> (model input [S, S, 3] float32, [height, width] int32).
+    """
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def serve(images):
+        not_empty = tf.debugging.assert_positive(tf.size(images), message="no images")
+        with tf.control_dependencies([not_empty]):
+            images = tf.identity(images)
+        model_inputs, sizes = tf.map_fn(
+            decode_one,
+            images,
+            parallel_iterations=parallel_iterations,
+            fn_output_signature=(
+                tf.TensorSpec([image_size, image_size, 3], tf.float32),
+                tf.TensorSpec([2], tf.int32),
+            ),
+        )
+        probabilities = model(model_inputs, training=False)
+        return {
+            features.PROBABILITIES_OUTPUT: probabilities,
+            features.CLASS_IDS_OUTPUT: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
+            "height": sizes[:, 0],
+            "width": sizes[:, 1],
+        }
+
+    return serve
+
+
+def exported_decode_one(image_size):
+    """serve_image_bytes's decode_one, as export_model has it."""
+
+    def decode_one(encoded):
+        decoded = trainer.decode_served_image(encoded)
+        model_input = preprocessing.image_to_model_input(decoded, image_size)
+        return model_input, tf.shape(decoded)[:2]
+
+    return decode_one
+
+
+def proposed_decode_one(image_size):
+    """Proposed: JPEGs at least twice the model size are decoded at a reduced scale.
+
+    libjpeg can decode at 1/2, 1/4 or 1/8 scale in the DCT domain, which skips most of the
+    decoding work and leaves the antialiased resize far fewer pixels. The largest factor
+    that keeps both sides at least the model size (the resize still only shrinks) is used.
+    The same checks as decode_served_image run first, on the header. The result is close
+    to, not equal to, the full decode's: Transform would have to decode the same way
+    (preprocessing.decode_image is shared), or training and serving drift apart.
+    """
+
+    def scaled_jpeg(encoded):
+        smaller_side = tf.reduce_min(tf.io.extract_jpeg_shape(encoded)[:2])
+
+        def decode_at(ratio):  # a branch: decodes only when taken
+            return lambda: preprocessing.image_to_model_input(
+                tf.io.decode_jpeg(encoded, channels=3, ratio=ratio), image_size
+            )
+
+        return tf.case(
+            [
+                (smaller_side >= 8 * image_size, decode_at(8)),
+                (smaller_side >= 4 * image_size, decode_at(4)),
+                (smaller_side >= 2 * image_size, decode_at(2)),
+            ],
+            default=decode_at(1),
+        )
+
+    def decode_one(encoded):
+        height, width = trainer.image_header_size(encoded)
+        checks = [
+            tf.debugging.assert_positive(tf.strings.length(encoded), message="empty image"),
+            tf.debugging.assert_non_negative(height, message="not a JPEG, PNG, GIF or BMP"),
+            tf.debugging.assert_less_equal(
+                height * width, tf.constant(trainer.MAX_IMAGE_PIXELS, tf.int64)
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            model_input = tf.cond(
+                tf.io.is_jpeg(encoded),
+                lambda: scaled_jpeg(encoded),
+                lambda: preprocessing.image_to_model_input(
+                    preprocessing.decode_image(encoded), image_size
+                ),
+            )
+        return model_input, tf.cast(tf.stack([height, width]), tf.int32)
+
+    return decode_one
+
+
+def preprocess_only(image_size, decode_one):
+    """A serving function's map_fn without the model: checks, decode, resize, scale."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def preprocess(images):
+        return tf.map_fn(
+            decode_one,
+            images,
+            fn_output_signature=(
+                tf.TensorSpec([image_size, image_size, 3], tf.float32),
+                tf.TensorSpec([2], tf.int32),
+            ),
+        )[0]
+
+    return preprocess
+
+
+def decode_only():
+    """Header checks and decoding alone (a reduction keeps the pixels from being pruned)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def decode(images):
+        return tf.map_fn(
+            lambda encoded: tf.reduce_max(trainer.decode_served_image(encoded)),
+            images,
+            fn_output_signature=tf.TensorSpec([], tf.uint8),
+        )
+
+    return decode
+
+
+def batches_of(tensor_or_list, batch_size):
+    """Consecutive batches of batch_size from a [N, ...] array or a list of bytes."""
+    count = len(tensor_or_list) // batch_size
+    return [tensor_or_list[i * batch_size : (i + 1) * batch_size] for i in range(count)]
+
+
+def interleaved(sides, calls, rounds, warmup_calls):
+    """{side: per-round images/s}, {side: per-call seconds}; sides {name: (fn, inputs, batch)}.
+
+    The sides alternate call by call (A, B, A, B, ...; which goes first rotates), so that
+    a disturbance from another process falls on both alike; each call takes the next
+    input, cycling.
+    """
+    for fn, inputs, _ in sides.values():
+        for index in range(warmup_calls):
+            _finish(fn(inputs[index % len(inputs)]))
+    names = list(sides)
+    rates = {name: [] for name in names}
+    latencies = {name: [] for name in names}
+    for _ in range(rounds):
+        seconds = {name: [] for name in names}
+        for index in range(calls):
+            for name in names[index % len(names) :] + names[: index % len(names)]:
+                fn, inputs, _ = sides[name]
+                start = time.perf_counter()
+                _finish(fn(inputs[index % len(inputs)]))
+                seconds[name].append(time.perf_counter() - start)
+        for name in names:
+            rates[name].append(calls * sides[name][2] / sum(seconds[name]))
+            latencies[name].extend(seconds[name])
+    return rates, latencies
+
+
+def median_rate(latencies, batch_size):
+    """Images/s of the median call."""
+    return batch_size / statistics.median(latencies)
+
+
+def _finish(outputs):
+    """Eager calls return once computed; touching one output keeps that explicit."""
+    if isinstance(outputs, dict):
+        outputs = next(iter(outputs.values()))
+    return outputs.numpy()
+
+
+def percentile_ms(seconds, q):
+    return 1000 * float(np.percentile(seconds, q))
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--output-dir", default=configs.DEFAULT_OUTPUT_DIR)
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument("--rounds", type=int, help="A/B rounds (default 7, quick 2)")
+    parser.add_argument("--images", type=int, help="eval images used (default 64, quick 32)")
+    parser.add_argument("--results", help="default: bench/results/serving.json")
+    args = parser.parse_args()
+    rounds = args.rounds or (2 if args.quick else 7)
+    num_images = max(max(BATCH_SIZES), args.images or (32 if args.quick else 64))
+    # Calls per side and round: about the same number of images at both batch sizes.
+    calls = {1: 6, 32: 1} if args.quick else {1: 48, 32: 3}
+    warmup_calls = 2 if args.quick else 3
+    profile_rounds = max(2, rounds // 2)
+    output_dir = os.path.abspath(args.output_dir)
+    load_before = [round(load, 2) for load in os.getloadavg()]
+
+    model_dir, eval_files = find_inputs(output_dir)
+    print(f"Pushed model: {model_dir}")
+    eval_images = read_images(eval_files, num_images)
+    image_sets = {
+        "eval split (synthetic)": eval_images,
+        "photo-sized (~500x375, q90)": [photo_sized(image) for image in eval_images],
+    }
+
+    loaded = tf.saved_model.load(model_dir)
+    signature = loaded.signatures["serving_default"]
+    model = tf_keras.models.load_model(model_dir, compile=False)
+    image_size = int(model.input_shape[1])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.float32)])
+    def bare(model_inputs):
+        return model(model_inputs, training=False)
+
+    def call_signature(images):
+        return signature(images=images)
+
+    replica = serving_function(model, image_size, exported_decode_one(image_size))
+    sequential = serving_function(
+        model, image_size, exported_decode_one(image_size), parallel_iterations=1
+    )
+    proposed = serving_function(model, image_size, proposed_decode_one(image_size))
+    preprocess = preprocess_only(image_size, exported_decode_one(image_size))
+    proposed_preprocess = preprocess_only(image_size, proposed_decode_one(image_size))
+    decode = decode_only()
+
+    header = [
+        "images",
+        "batch",
+        "signature img/s",
+        "bare model img/s",
+        "ratio",
+        "sig p50 ms",
+        "sig p95 ms",
+        "bare p50 ms",
+        "bare p95 ms",
+    ]
+    rows, measurements = [], []
+    profile_header = ["images", "batch", "stage", "ms/call", "ms/image", "img/s", "vs bare"]
+    profile_rows, profiles = [], []
+    agreement = {}
+    for set_name, images in image_sets.items():
+        encoded = tf.constant(images)
+        model_inputs = tf.stack(
+            [
+                preprocessing.image_to_model_input(preprocessing.decode_image(image), image_size)
+                for image in images
+            ]
+        )
+        # The proposed variant's predictions against the exported signature's, same images.
+        batch = encoded[: max(BATCH_SIZES)]
+        exported_ids = signature(images=batch)[features.CLASS_IDS_OUTPUT].numpy()
+        agreement[set_name] = {
+            name: float(np.mean(exported_ids == fn(batch)[features.CLASS_IDS_OUTPUT].numpy()))
+            for name, fn in [("replica", replica), ("proposed", proposed)]
+        }
+
+        for batch_size in BATCH_SIZES:
+            encoded_batches = batches_of(encoded, batch_size)
+            input_batches = batches_of(model_inputs, batch_size)
+            rates, latencies = interleaved(
+                {
+                    "signature": (call_signature, encoded_batches, batch_size),
+                    "bare": (bare, input_batches, batch_size),
+                },
+                calls[batch_size],
+                rounds,
+                warmup_calls,
+            )
+            signature_rate = median_rate(latencies["signature"], batch_size)
+            bare_rate = median_rate(latencies["bare"], batch_size)
+            ratio = signature_rate / bare_rate
+            rows.append(
+                [
+                    set_name,
+                    batch_size,
+                    signature_rate,
+                    bare_rate,
+                    ratio,
+                    percentile_ms(latencies["signature"], 50),
+                    percentile_ms(latencies["signature"], 95),
+                    percentile_ms(latencies["bare"], 50),
+                    percentile_ms(latencies["bare"], 95),
+                ]
+            )
+            measurements.append(
+                {
+                    "images": set_name,
+                    "batch_size": batch_size,
+                    "ratio": ratio,
+                    "goal_met": ratio >= 0.9,
+                    **{
+                        side: {
+                            "images_per_second_of_median_call": median_rate(
+                                latencies[side], batch_size
+                            ),
+                            "images_per_second_rounds": rates[side],
+                            "latency_ms_p50": percentile_ms(latencies[side], 50),
+                            "latency_ms_p95": percentile_ms(latencies[side], 95),
+                            "calls": len(latencies[side]),
+                        }
+                        for side in rates
+                    },
+                }
+            )
+            print(common.format_table(header, rows[-1:]))
+
+            stages = {
+                "decode (checks + decode_image)": (decode, encoded_batches, batch_size),
+                "decode + resize + scale": (preprocess, encoded_batches, batch_size),
+                "bare model": (bare, input_batches, batch_size),
+                "exported signature": (call_signature, encoded_batches, batch_size),
+                "replica of serve_image_bytes": (replica, encoded_batches, batch_size),
+                "replica, parallel_iterations=1": (sequential, encoded_batches, batch_size),
+                "proposed: scaled JPEG decoding": (proposed, encoded_batches, batch_size),
+                "proposed: its decode + resize + scale": (
+                    proposed_preprocess,
+                    encoded_batches,
+                    batch_size,
+                ),
+            }
+            stage_rates, stage_latencies = interleaved(
+                stages, calls[batch_size], profile_rounds, 1
+            )
+            bare_stage_rate = median_rate(stage_latencies["bare model"], batch_size)
+            for stage in stages:
+                rate = median_rate(stage_latencies[stage], batch_size)
+                ms_call = 1000 * statistics.median(stage_latencies[stage])
+                profile_rows.append(
+                    [
+                        set_name,
+                        batch_size,
+                        stage,
+                        ms_call,
+                        ms_call / batch_size,
+                        rate,
+                        rate / bare_stage_rate,
+                    ]
+                )
+                profiles.append(
+                    {
+                        "images": set_name,
+                        "batch_size": batch_size,
+                        "stage": stage,
+                        "ms_per_call_median": ms_call,
+                        "images_per_second_of_median_call": rate,
+                        "images_per_second_rounds": stage_rates[stage],
+                        "throughput_vs_bare_model": rate / bare_stage_rate,
+                    }
+                )
+
+    table = common.format_table(header, rows)
+    profile_table = common.format_table(profile_header, profile_rows)
+    results = {
+        "description": "Images/s and latency of the pushed model's serving_default (encoded "
+        "images) vs the bare Keras model on preprocessed tensors, interleaved rounds.",
+        "quick": args.quick,
+        "caveat": "2 CPU cores, possibly shared with other jobs; "
+        "only ratios within this run are meaningful.",
+        "load_average_before": load_before,
+        "inputs": {
+            "model_dir": model_dir,
+            "eval_files": eval_files,
+            "image_size": image_size,
+            "image_sets": {name: image_sizes(images) for name, images in image_sets.items()},
+        },
+        "protocol": {
+            "rounds": rounds,
+            "calls_per_side_and_round": calls,
+            "warmup_calls": warmup_calls,
+            "order": "call by call: signature, bare model, bare model, signature, ...",
+            "figure": "images/s = batch size / median call time; ratio of those",
+            "profile_rounds": profile_rounds,
+        },
+        "goal": 0.9,
+        "measurements": measurements,
+        "profile": profiles,
+        "proposed_variant": {
+            "change": "decode JPEGs at least 2x the model size at 1/2, 1/4 or 1/8 scale "
+            "(tf.io.decode_jpeg ratio=), keeping both sides >= the model size",
+            "pixels_with_the_exported_signatures_class_id": agreement,
+        },
+        "table": table,
+        "profile_table": profile_table,
+    }
+    path = common.write_results(NAME, results, args.results)
+    print()
+    print(table)
+    print()
+    print(profile_table)
+    print()
+    print("Share of pixels given the exported signature's class id (first 32 images):")
+    for set_name, shares in agreement.items():
+        print(f"  {set_name}: " + ", ".join(f"{n} {share:.4f}" for n, share in shares.items()))
+    print(f"CPU contention from other jobs was possible (load average before: {load_before}).")
+    print(f"Results: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""Trainer input pipeline vs compute limit: do training steps wait for their data?
+
+    python -m bench.trainer_input            # the pipeline run in outputs/
+    python -m bench.trainer_input --quick    # a smoke run of a minute or two
+
+What it measures: images/s of training steps of the Trainer's model fed by the Trainer's
+own input pipeline (models/trainer.py `_load_examples` + `_batches`, augmentation on, the
+batch size of configs.TrainingConfig()), against the same compiled model training on one
+batch already in memory (`tf.data.Dataset.from_tensors(batch).repeat()`): the compute
+limit. The figure is the ratio of the two (goal: >= 0.95).
+
+How: the inputs are the newest examples and Transform graph of the pipeline run in
+--output-dir (the Trainer applies the graph to the raw examples itself), found through
+ML Metadata, and read through a data accessor built by TFX's own
+fn_args_utils.get_common_fn_args, the way the Trainer component builds run_fn's
+fn_args, so the bench goes through exactly `_load_examples`. The model comes from
+trainer.build_compiled_model, as in run_fn. As run_fn does, the training split is read
+once first (`_count`), which fills `_load_examples`'s in-memory cache: that pass is timed
+and reported on its own (the cache-filling rate), as is the first training epoch after
+it (cold shuffle buffer, first steps). Then both sides run one Keras train_function
+(the step model.fit runs), interleaved A, B, A, B... for several rounds; each round
+starts with a few untimed steps, so that buffers filled while the other side ran do not
+flatter the input side. Figures are medians over rounds and the ratio of the medians.
+A profile follows: the input pipeline iterated alone, without training (time per
+batch), with and without augmentation, and the process's CPU seconds per training step
+on each side (the input pipeline's CPU work is the difference).
+
+What limits the figure: this machine has 2 CPU cores, shared with other jobs. On a CPU,
+the input pipeline does not overlap for free: its threads take cores from the training
+step, so the ratio falls by roughly the input pipeline's CPU time per step over the
+step's time. Noise from other processes moves both sides alike, since they alternate
+within seconds; a round disturbed more on one side shows in the spread of the rounds
+(min..max in the JSON). The synthetic data (1,000 training images) fits in memory, as
+it must for `_load_examples`'s cache.
+"""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tf_keras  # noqa: E402
+from tfx.components.trainer import fn_args_utils  # noqa: E402
+from tfx.types import artifact_utils  # noqa: E402
+
+from bench import common  # noqa: E402
+from models import features, preprocessing, trainer  # noqa: E402
+from pipeline import configs, run_summary  # noqa: E402
+
+NAME = "trainer_input"
+
+
+def run_pipeline_first(output_dir):
+    """The fix for missing inputs: run the default pipeline into output_dir."""
+    flag = "" if output_dir == configs.DEFAULT_OUTPUT_DIR else f" --output-dir {output_dir}"
+    return f"run `python local_runner.py{flag}` first"
+
+
+def find_transform_output(output_dir):
+    """(the Examples the Trainer reads, TransformGraph artifact) of the newest run.
+
+    The Trainer reads the ExampleGen's raw examples and applies the Transform graph
+    itself (pipeline/pipeline.py says why).
+    """
+    metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
+    if not os.path.exists(metadata_path):
+        sys.exit(
+            f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "
+            + run_pipeline_first(output_dir)
+            + ", or pass --output-dir."
+        )
+    store = run_summary.open_store(metadata_path)
+    outputs = run_summary.latest_outputs(store, configs.PIPELINE_NAME)
+    example_gens = [key for key in outputs if key[1] == "examples" and "ExampleGen" in key[0]]
+    newest_examples = max(example_gens, key=lambda key: outputs[key].id, default=None)
+    found = []
+    for key in [newest_examples or ("TFDSExampleGen", "examples"), ("Transform", "transform_graph")]:
+        artifact = outputs.get(key)
+        if artifact is None or not os.path.exists(artifact.uri):
+            sys.exit(
+                f"The pipeline {configs.PIPELINE_NAME!r} in {metadata_path} has no "
+                f"{key[0]} output {key[1]!r}"
+                + (f" (its folder {artifact.uri} is gone)" if artifact is not None else "")
+                + "; "
+                + run_pipeline_first(output_dir)
+                + "."
+            )
+        [artifact_type] = store.get_artifact_types_by_id([artifact.type_id])
+        found.append(artifact_utils.deserialize_artifact(artifact_type, artifact))
+    return found
+
+
+def trainer_fn_args(examples, transform_graph, custom_config):
+    """run_fn's fn_args, built by the function the Trainer component builds them with."""
+    fn_args = fn_args_utils.get_common_fn_args(
+        {"examples": [examples], "transform_graph": [transform_graph]},
+        {"train_args": "{}", "eval_args": "{}", "custom_config": json.dumps(custom_config)},
+    )
+    fn_args.transform_output = fn_args.transform_graph_path  # as the Trainer's executor does
+    return fn_args
+
+
+def run_steps(train_function, iterator, steps):
+    """Per-step seconds and the process's CPU seconds for `steps` training steps."""
+    seconds = []
+    cpu_start = _cpu_seconds()
+    for _ in range(steps):
+        start = time.perf_counter()
+        logs = train_function(iterator)
+        seconds.append(time.perf_counter() - start)
+    float(logs["loss"])  # every step has finished (eager calls are synchronous on CPU)
+    return seconds, _cpu_seconds() - cpu_start
+
+
+def iterate_batches(iterator, batches):
+    """Seconds to pull `batches` batches from an input pipeline, without training."""
+    start = time.perf_counter()
+    for _ in range(batches):
+        images, _ = next(iterator)
+    images.numpy()
+    return time.perf_counter() - start
+
+
+def _cpu_seconds():
+    times = os.times()
+    return times.user + times.system
+
+
+def summarize(values):
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "rounds": values,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--output-dir", default=configs.DEFAULT_OUTPUT_DIR)
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=configs.TrainingConfig().batch_size,
+        help="default: configs.TrainingConfig().batch_size",
+    )
+    parser.add_argument("--rounds", type=int, help="A/B rounds (default 7, quick 2)")
+    parser.add_argument("--steps", type=int, help="timed steps per side and round (40, quick 6)")
+    parser.add_argument("--results", help="default: bench/results/trainer_input.json")
+    args = parser.parse_args()
+    rounds = args.rounds or (2 if args.quick else 7)
+    steps = args.steps or (6 if args.quick else 40)
+    untimed_steps = 2 if args.quick else 4  # at the start of each round
+    output_dir = os.path.abspath(args.output_dir)
+    load_before = [round(load, 2) for load in os.getloadavg()]
+
+    examples, transform_graph = find_transform_output(output_dir)
+    training = dataclasses.replace(configs.TrainingConfig(), batch_size=args.batch_size)
+    convention = configs.mask_convention(configs.PipelineConfig(training=training))
+    custom_config = {**dataclasses.asdict(training), "mask_convention": convention.to_json_dict()}
+    fn_args = trainer_fn_args(examples, transform_graph, custom_config)
+    config = fn_args.custom_config
+    batch_size = int(config["batch_size"])
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    image_size = int(
+        tf_transform_output.transformed_feature_spec()[features.TRANSFORMED_IMAGE_KEY].shape[0]
+    )
+    num_classes = len(preprocessing.mask_convention_from_config(config).class_names)
+    tf_keras.utils.set_random_seed(int(config["seed"]))
+    print(f"Examples: {examples.uri}; batch {batch_size}, image {image_size} px.")
+
+    # As run_fn: read the split once (_count), which fills _load_examples's cache.
+    train_examples = trainer._load_examples(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output
+    )
+    with common.Stopwatch() as cache_fill:
+        num_train = trainer._count(train_examples)
+    with common.Stopwatch() as cached_pass:
+        trainer._count(train_examples)
+    steps_per_epoch = max(1, math.ceil(num_train / batch_size))
+    print(
+        f"Cache-filling pass (_count): {num_train} examples in {cache_fill.seconds:.1f} s; "
+        f"again from the cache: {cached_pass.seconds:.1f} s."
+    )
+
+    model = trainer.build_compiled_model(
+        config, image_size, num_classes, int(config["epochs"]) * steps_per_epoch
+    )
+    train_function = model.make_train_function()
+    input_dataset = trainer._batches(
+        train_examples, batch_size, training=True, augment=config["augment"]
+    )
+    input_iterator = iter(input_dataset)
+    one_batch = next(input_iterator)
+    memory_iterator = iter(tf.data.Dataset.from_tensors(one_batch).repeat())
+
+    # Warm-up: tracing, then the first epoch fed by the input pipeline (cold shuffle
+    # buffer), timed on its own and left out of the steady state.
+    run_steps(train_function, memory_iterator, 3)
+    first_epoch_steps = min(steps_per_epoch, 2 * steps) if args.quick else steps_per_epoch
+    first_epoch_seconds, _ = run_steps(train_function, input_iterator, first_epoch_steps)
+    run_steps(train_function, memory_iterator, untimed_steps)
+
+    sides = {"input_pipeline": input_iterator, "in_memory": memory_iterator}
+    rates = {side: [] for side in sides}
+    step_ms = {side: [] for side in sides}
+    cpu_per_step = {side: [] for side in sides}
+    for round_index in range(rounds):
+        for side, iterator in sides.items():
+            run_steps(train_function, iterator, untimed_steps)
+            seconds, cpu = run_steps(train_function, iterator, steps)
+            rates[side].append(steps * batch_size / sum(seconds))
+            step_ms[side].append(1000 * statistics.median(seconds))
+            cpu_per_step[side].append(cpu / steps)
+        print(
+            f"round {round_index + 1}/{rounds}: "
+            + ", ".join(f"{side} {rates[side][-1]:.1f} images/s" for side in sides)
+        )
+
+    # Profile: the input pipeline alone, no training, from the same (filled) cache.
+    profile_batches = max(steps, 20)
+    profile = {}
+    for name, augment in [("input pipeline alone", config["augment"]), ("without augment", False)]:
+        batches = trainer._batches(train_examples, batch_size, training=True, augment=augment)
+        iterator = iter(batches)
+        iterate_batches(iterator, profile_batches)  # the shuffle buffer fills
+        profile[name] = [
+            1000 * iterate_batches(iterator, profile_batches) / profile_batches
+            for _ in range(max(2, rounds // 2))
+        ]
+        del iterator, batches
+
+    input_rate = statistics.median(rates["input_pipeline"])
+    memory_rate = statistics.median(rates["in_memory"])
+    ratio = input_rate / memory_rate
+    cache_fill_rate = num_train / cache_fill.seconds
+    first_epoch_rate = first_epoch_steps * batch_size / sum(first_epoch_seconds)
+    cpu_input = statistics.median(cpu_per_step["input_pipeline"])
+    cpu_memory = statistics.median(cpu_per_step["in_memory"])
+    input_alone_ms = statistics.median(profile["input pipeline alone"])
+    header = ["measure", "images/s", "ms/batch", "vs in-memory training", "rounds"]
+    rows = [
+        [
+            "training, one batch in memory (compute limit)",
+            memory_rate,
+            statistics.median(step_ms["in_memory"]),
+            1.0,
+            rounds,
+        ],
+        [
+            "training, fed by _load_examples + _batches (steady)",
+            input_rate,
+            statistics.median(step_ms["input_pipeline"]),
+            ratio,
+            rounds,
+        ],
+        [
+            "first training epoch after the cache fill",
+            first_epoch_rate,
+            1000 * statistics.median(first_epoch_seconds),
+            first_epoch_rate / memory_rate,
+            1,
+        ],
+        [
+            "cache-filling pass (_count, no training)",
+            cache_fill_rate,
+            1000 * batch_size / cache_fill_rate,
+            cache_fill_rate / memory_rate,
+            1,
+        ],
+        [
+            "profile: input pipeline alone (no training)",
+            1000 * batch_size / input_alone_ms,
+            input_alone_ms,
+            None,
+            len(profile["input pipeline alone"]),
+        ],
+        [
+            "profile: input pipeline alone, no augment",
+            1000 * batch_size / statistics.median(profile["without augment"]),
+            statistics.median(profile["without augment"]),
+            None,
+            len(profile["without augment"]),
+        ],
+    ]
+    table = common.format_table(header, rows)
+    goal_met = ratio >= 0.95
+    findings = (
+        f"Steady-state ratio {ratio:.3f} (goal >= 0.95: {'met' if goal_met else 'not met'}). "
+        f"CPU seconds per step: {cpu_input:.3f} fed by the input pipeline, {cpu_memory:.3f} "
+        f"from memory (input work ~{cpu_input - cpu_memory:+.3f} s/step on "
+        f"{len(os.sched_getaffinity(0))} cores); the input pipeline alone produces a batch "
+        f"in {input_alone_ms:.1f} ms against a "
+        f"{statistics.median(step_ms['in_memory']):.0f} ms training step."
+    )
+    results = {
+        "description": "Training images/s fed by the Trainer's input pipeline vs one batch "
+        "in memory, same compiled model and train_function, interleaved rounds.",
+        "quick": args.quick,
+        "caveat": "2 CPU cores, possibly shared with other jobs; only ratios within this "
+        "run are meaningful.",
+        "load_average_before": load_before,
+        "inputs": {
+            "examples": examples.uri,
+            "transform_graph": transform_graph.uri,
+            "train_files": fn_args.train_files,
+            "num_train_examples": num_train,
+        },
+        "config": {**config, "image_size": image_size, "num_classes": num_classes},
+        "protocol": {
+            "rounds": rounds,
+            "timed_steps_per_side_and_round": steps,
+            "untimed_steps_at_round_start": untimed_steps,
+            "first_epoch_steps": first_epoch_steps,
+            "order": "A (input pipeline), B (in memory), A, B, ...",
+        },
+        "images_per_second": {
+            "input_pipeline": summarize(rates["input_pipeline"]),
+            "in_memory": summarize(rates["in_memory"]),
+            "first_epoch_after_cache_fill": first_epoch_rate,
+            "cache_filling_pass": cache_fill_rate,
+        },
+        "ratio": ratio,
+        "goal": 0.95,
+        "goal_met": goal_met,
+        "median_step_ms": {side: summarize(values) for side, values in step_ms.items()},
+        "profile": {
+            "cpu_seconds_per_step": {
+                side: summarize(values) for side, values in cpu_per_step.items()
+            },
+            "input_only_ms_per_batch": {name: summarize(v) for name, v in profile.items()},
+            "cache_fill_seconds": cache_fill.seconds,
+            "cached_pass_seconds": cached_pass.seconds,
+            "findings": findings,
+        },
+        "table": table,
+    }
+    path = common.write_results(NAME, results, args.results)
+    print()
+    print(table)
+    print()
+    print(findings)
+    print(f"CPU contention from other jobs was possible (load average before: {load_before}).")
+    print(f"Results: {path}")
+
+
+if __name__ == "__main__":
+    main()
