@@ -35,7 +35,8 @@ def machine() -> dict:
         "gpu": "none used (CUDA_VISIBLE_DEVICES is ignored; TensorFlow runs on CPU here)",
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+        # 1, 5 and 15 minute load averages as the results were written: the noise near the end.
+        "load_average_when_written": [round(load, 2) for load in os.getloadavg()],
     }
     try:
         import tensorflow as tf

@@ -121,7 +121,10 @@ class PipelineConfig:
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     # One in-process worker: on a laptop the multi-process runner costs more than it gains.
+    # The FnApiRunner by name: Beam 2.77's DirectRunner would first fetch the Prism runner
+    # from GitHub and run StatisticsGen, Transform and the Evaluator on that instead.
     beam_pipeline_args: tuple[str, ...] = (
+        "--runner=FnApiRunner",
         "--direct_running_mode=in_memory",
         "--direct_num_workers=1",
     )
