@@ -1,4 +1,4 @@
-"""Run the pipeline on this machine: LocalDagRunner, Beam's DirectRunner, sqlite MLMD.
+"""Run the pipeline on this machine: LocalDagRunner, Beam's in-memory runner, sqlite MLMD.
 
     python local_runner.py                          # the embedded synthetic dataset
     python local_runner.py --dataset oxford_iiit_pet  # the real one, through TFDS

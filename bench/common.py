@@ -14,6 +14,8 @@ import time
 
 import psutil
 
+from pipeline import configs
+
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
@@ -60,6 +62,24 @@ def git_commit() -> str | None:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def run_pipeline_first(output_dir: str) -> str:
+    """The fix for a benchmark's missing inputs: run the default pipeline into output_dir."""
+    flag = "" if output_dir == configs.DEFAULT_OUTPUT_DIR else f" --output-dir {output_dir}"
+    return f"run `python local_runner.py{flag}` first"
+
+
+def trainer_fn_args(examples, transform_graph, custom_config: dict):
+    """run_fn's fn_args, built by the function the Trainer component builds them with."""
+    from tfx.components.trainer import fn_args_utils  # imports TFX: only when needed
+
+    fn_args = fn_args_utils.get_common_fn_args(
+        {"examples": [examples], "transform_graph": [transform_graph]},
+        {"train_args": "{}", "eval_args": "{}", "custom_config": json.dumps(custom_config)},
+    )
+    fn_args.transform_output = fn_args.transform_graph_path  # as the Trainer's executor does
+    return fn_args
 
 
 def write_results(name: str, results: dict, path: str | None = None) -> str:

@@ -61,10 +61,6 @@ from pipeline import configs, run_summary  # noqa: E402
 NAME = "serving"
 
 
-def run_pipeline_first(output_dir):
-    """The fix for missing inputs: run the default pipeline into output_dir."""
-    flag = "" if output_dir == configs.DEFAULT_OUTPUT_DIR else f" --output-dir {output_dir}"
-    return f"run `python local_runner.py{flag}` first"
 PHOTO_SIZE = (500, 375)  # width, height of a typical Oxford-IIIT Pet photo (landscape)
 BATCH_SIZES = (1, 32)
 
@@ -72,7 +68,7 @@ BATCH_SIZES = (1, 32)
 def find_inputs(output_dir):
     """(pushed SavedModel folder, the eval split's tf.Example files) of the newest run."""
     metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
-    fix = run_pipeline_first(output_dir)
+    fix = common.run_pipeline_first(output_dir)
     if not os.path.exists(metadata_path):
         sys.exit(
             f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "

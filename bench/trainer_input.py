@@ -41,7 +41,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -50,7 +49,6 @@ import time  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 import tf_keras  # noqa: E402
-from tfx.components.trainer import fn_args_utils  # noqa: E402
 from tfx.types import artifact_utils  # noqa: E402
 
 from bench import common  # noqa: E402
@@ -58,12 +56,6 @@ from models import features, preprocessing, trainer  # noqa: E402
 from pipeline import configs, run_summary  # noqa: E402
 
 NAME = "trainer_input"
-
-
-def run_pipeline_first(output_dir):
-    """The fix for missing inputs: run the default pipeline into output_dir."""
-    flag = "" if output_dir == configs.DEFAULT_OUTPUT_DIR else f" --output-dir {output_dir}"
-    return f"run `python local_runner.py{flag}` first"
 
 
 def find_transform_output(output_dir):
@@ -76,7 +68,7 @@ def find_transform_output(output_dir):
     if not os.path.exists(metadata_path):
         sys.exit(
             f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "
-            + run_pipeline_first(output_dir)
+            + common.run_pipeline_first(output_dir)
             + ", or pass --output-dir."
         )
     store = run_summary.open_store(metadata_path)
@@ -92,22 +84,12 @@ def find_transform_output(output_dir):
                 f"{key[0]} output {key[1]!r}"
                 + (f" (its folder {artifact.uri} is gone)" if artifact is not None else "")
                 + "; "
-                + run_pipeline_first(output_dir)
+                + common.run_pipeline_first(output_dir)
                 + "."
             )
         [artifact_type] = store.get_artifact_types_by_id([artifact.type_id])
         found.append(artifact_utils.deserialize_artifact(artifact_type, artifact))
     return found
-
-
-def trainer_fn_args(examples, transform_graph, custom_config):
-    """run_fn's fn_args, built by the function the Trainer component builds them with."""
-    fn_args = fn_args_utils.get_common_fn_args(
-        {"examples": [examples], "transform_graph": [transform_graph]},
-        {"train_args": "{}", "eval_args": "{}", "custom_config": json.dumps(custom_config)},
-    )
-    fn_args.transform_output = fn_args.transform_graph_path  # as the Trainer's executor does
-    return fn_args
 
 
 def run_steps(train_function, iterator, steps):
@@ -171,7 +153,7 @@ def main():
     training = dataclasses.replace(configs.TrainingConfig(), batch_size=args.batch_size)
     convention = configs.mask_convention(configs.PipelineConfig(training=training))
     custom_config = {**dataclasses.asdict(training), "mask_convention": convention.to_json_dict()}
-    fn_args = trainer_fn_args(examples, transform_graph, custom_config)
+    fn_args = common.trainer_fn_args(examples, transform_graph, custom_config)
     config = fn_args.custom_config
     batch_size = int(config["batch_size"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)

@@ -338,17 +338,13 @@ def run_trainer_pass(examples, transform_graph, custom_config: dict, log_path: s
     to the end as _count does (filling _load_examples's cache). fn_args as the Trainer
     component builds them (fn_args_utils.get_common_fn_args)."""
     import tensorflow_transform as tft
-    from tfx.components.trainer import fn_args_utils
 
     from models import trainer
 
     with output_to(log_path):
         with common.PeakMemory() as peak, common.Stopwatch() as watch:
-            fn_args = fn_args_utils.get_common_fn_args(
-                {"examples": [examples], "transform_graph": [transform_graph]},
-                {"train_args": "{}", "eval_args": "{}", "custom_config": json.dumps(custom_config)},
-            )
-            tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+            fn_args = common.trainer_fn_args(examples, transform_graph, custom_config)
+            tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
             counts = {}
             for split, files in (("train", fn_args.train_files), ("eval", fn_args.eval_files)):
                 dataset = trainer._load_examples(

@@ -16,7 +16,7 @@ def test_write_results_records_machine_and_commit(tmp_path):
     assert document["ratio"] == 0.5
     assert document["machine"]["cpu_cores_available"] >= 1
     assert document["machine"]["memory_gib"] > 0
-    assert document["commit"]  # the tests run in the project's git checkout
+    assert "commit" in document  # None where the checkout has no git history
     assert list(tmp_path.iterdir()) == [tmp_path / "example.json"]  # no .partial left
 
 
