@@ -71,7 +71,10 @@ def run(config: configs.PipelineConfig, log_path: str) -> run_summary.RunSummary
             config.metadata_path
         )
         pipeline = create_pipeline(config, metadata_config)
-        # Compiling builds the module-file wheels, and setuptools prints pages while it does.
+        # Compiled without packaging models/ as wheels (as LocalDagRunner.run would): the
+        # executors import the module files in place, and create_pipeline puts a hash of
+        # models/ in the exec properties, so an edit there still re-runs Transform and
+        # Trainer. Anything the compiler prints goes to the log.
         with (
             open(log_path, "a") as log,
             contextlib.redirect_stdout(log),

@@ -1,6 +1,7 @@
 """create_pipeline(): the one pipeline definition that every runner compiles."""
 
 import dataclasses
+import hashlib
 import json
 import os
 
@@ -23,6 +24,7 @@ def create_pipeline(
 ) -> tfx.dsl.Pipeline:
     training = config.training
     convention = configs.mask_convention(config).to_json_dict()
+    code_version = module_files_hash()
     example_gen = example_gen_for(config.data)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
@@ -40,7 +42,11 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         module_file=os.path.join(configs.MODULES_DIR, "preprocessing.py"),
-        custom_config={"image_size": training.image_size, "mask_convention": convention},
+        custom_config={
+            "image_size": training.image_size,
+            "mask_convention": convention,
+            "module_files_hash": code_version,
+        },
         materialize=False,
         # StatisticsGen already describes the raw examples.
         disable_statistics=True,
@@ -52,7 +58,11 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=None),
-        custom_config={**dataclasses.asdict(training), "mask_convention": convention},
+        custom_config={
+            **dataclasses.asdict(training),
+            "mask_convention": convention,
+            "module_files_hash": code_version,
+        },
     )
     # The baseline for "no regression": the newest model that was blessed before.
     model_resolver = tfx.dsl.Resolver(
@@ -100,6 +110,22 @@ def create_pipeline(
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(config.beam_pipeline_args),
     )
+
+
+def module_files_hash() -> str:
+    """A hash of the module files' code (models/*.py), for Transform's and Trainer's config.
+
+    TFX reuses a cached execution when its inputs and exec properties are unchanged. A
+    local run names the module file by its path, so without this an edit to models/ would
+    not re-run Transform and Trainer, and the old code's model would be pushed again.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(configs.MODULES_DIR)):
+        if name.endswith(".py"):
+            digest.update(name.encode() + b"\0")
+            with open(os.path.join(configs.MODULES_DIR, name), "rb") as module_file:
+                digest.update(module_file.read())
+    return digest.hexdigest()[:16]
 
 
 def example_gen_for(source: configs.DataSource):

@@ -96,3 +96,25 @@ def test_class_mode_applies_to_trimaps_only():
     )
     with pytest.raises(ValueError, match="merges Oxford trimap classes"):
         configs.mask_convention(config)
+
+
+def test_an_edit_to_the_module_files_changes_transform_and_trainer_configs(tmp_path, monkeypatch):
+    # TFX's cache reuses an execution whose exec properties are unchanged; a local run names
+    # the module file by its path, so the code's hash must be among them.
+    import shutil
+
+    modules = tmp_path / "models"
+    shutil.copytree(configs.MODULES_DIR, modules, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(configs, "MODULES_DIR", str(modules))
+
+    def custom_configs():
+        pipeline = create_pipeline(configs.PipelineConfig(output_dir="/tmp/unused"))
+        by_id = {component.id: component for component in pipeline.components}
+        return {name: by_id[name].exec_properties["custom_config"] for name in ("Transform", "Trainer")}
+
+    before = custom_configs()
+    assert custom_configs() == before  # the same code: the cache holds
+    (modules / "unet.py").write_text((modules / "unet.py").read_text() + "\n# an edit\n")
+    after = custom_configs()
+    assert after["Transform"] != before["Transform"]
+    assert after["Trainer"] != before["Trainer"]
