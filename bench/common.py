@@ -70,6 +70,31 @@ def run_pipeline_first(output_dir: str) -> str:
     return f"run `python local_runner.py{flag}` first"
 
 
+def pipeline_outputs(output_dir: str):
+    """(store, {(component, output key): newest artifact}, metadata path) of the pipeline
+    run in output_dir; exits with the fix when no pipeline has run there."""
+    from pipeline import run_summary  # imports ML Metadata: only when needed
+
+    metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
+    if not os.path.exists(metadata_path):
+        raise SystemExit(
+            f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "
+            f"{run_pipeline_first(output_dir)}, or pass --output-dir."
+        )
+    store = run_summary.open_store(metadata_path)
+    return store, run_summary.latest_outputs(store, configs.PIPELINE_NAME), metadata_path
+
+
+def newest_examples(outputs: dict):
+    """The newest Examples an ExampleGen (TFDS or folder) wrote, or None."""
+    examples = [
+        artifact
+        for (component, key), artifact in outputs.items()
+        if component.endswith("ExampleGen") and key == "examples"
+    ]
+    return max(examples, key=lambda artifact: artifact.id, default=None)
+
+
 def trainer_fn_args(examples, transform_graph, custom_config: dict):
     """run_fn's fn_args, built by the function the Trainer component builds them with."""
     from tfx.components.trainer import fn_args_utils  # imports TFX: only when needed

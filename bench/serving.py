@@ -56,7 +56,7 @@ from PIL import Image  # noqa: E402
 
 from bench import common  # noqa: E402
 from models import features, preprocessing, trainer  # noqa: E402
-from pipeline import configs, run_summary  # noqa: E402
+from pipeline import configs  # noqa: E402
 
 NAME = "serving"
 
@@ -67,16 +67,8 @@ BATCH_SIZES = (1, 32)
 
 def find_inputs(output_dir):
     """(pushed SavedModel folder, the eval split's tf.Example files) of the newest run."""
-    metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
+    _, outputs, metadata_path = common.pipeline_outputs(output_dir)
     fix = common.run_pipeline_first(output_dir)
-    if not os.path.exists(metadata_path):
-        sys.exit(
-            f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "
-            f"{fix}, or pass --output-dir."
-        )
-    outputs = run_summary.latest_outputs(
-        run_summary.open_store(metadata_path), configs.PIPELINE_NAME
-    )
     pushed = outputs.get(("Pusher", "pushed_model"))
     if pushed is None or pushed.custom_properties["pushed"].int_value != 1:
         sys.exit(
@@ -87,14 +79,9 @@ def find_inputs(output_dir):
     model_dir = pushed.custom_properties["pushed_destination"].string_value
     if not os.path.exists(os.path.join(model_dir, "saved_model.pb")):
         sys.exit(f"The pushed model {model_dir} is gone; {fix}.")
-    example_gens = [
-        artifact
-        for (component, key), artifact in outputs.items()
-        if component.endswith("ExampleGen") and key == "examples"
-    ]
+    newest = common.newest_examples(outputs)
     files = []
-    if example_gens:
-        newest = max(example_gens, key=lambda artifact: artifact.id)
+    if newest is not None:
         files = sorted(glob.glob(os.path.join(newest.uri, "Split-eval", "*")))
     if not files:
         sys.exit(f"No ExampleGen output with an eval split in {metadata_path}; {fix}.")

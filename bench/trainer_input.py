@@ -53,7 +53,7 @@ from tfx.types import artifact_utils  # noqa: E402
 
 from bench import common  # noqa: E402
 from models import features, preprocessing, trainer  # noqa: E402
-from pipeline import configs, run_summary  # noqa: E402
+from pipeline import configs  # noqa: E402
 
 NAME = "trainer_input"
 
@@ -64,19 +64,13 @@ def find_transform_output(output_dir):
     The Trainer reads the ExampleGen's raw examples and applies the Transform graph
     itself (pipeline/pipeline.py says why).
     """
-    metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
-    if not os.path.exists(metadata_path):
-        sys.exit(
-            f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "
-            + common.run_pipeline_first(output_dir)
-            + ", or pass --output-dir."
-        )
-    store = run_summary.open_store(metadata_path)
-    outputs = run_summary.latest_outputs(store, configs.PIPELINE_NAME)
-    example_gens = [key for key in outputs if key[1] == "examples" and "ExampleGen" in key[0]]
-    newest_examples = max(example_gens, key=lambda key: outputs[key].id, default=None)
+    store, outputs, metadata_path = common.pipeline_outputs(output_dir)
+    examples = common.newest_examples(outputs)
+    examples_key = ("TFDSExampleGen", "examples")
+    if examples is not None:
+        examples_key = next(key for key, artifact in outputs.items() if artifact is examples)
     found = []
-    for key in [newest_examples or ("TFDSExampleGen", "examples"), ("Transform", "transform_graph")]:
+    for key in [examples_key, ("Transform", "transform_graph")]:
         artifact = outputs.get(key)
         if artifact is None or not os.path.exists(artifact.uri):
             sys.exit(

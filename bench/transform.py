@@ -84,7 +84,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 
 from bench import common  # noqa: E402
-from pipeline import configs, run_summary  # noqa: E402
+from pipeline import configs  # noqa: E402
 
 NAME = "transform"
 SCRATCH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "outputs", "transform")
@@ -163,21 +163,15 @@ def row_settings(name: str, pipeline: dict | None) -> dict:
 
 def find_inputs(output_dir: str) -> tuple:
     """(Examples, Schema) MLMD artifacts of the newest run in output_dir."""
-    metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
-    fix = "run the pipeline there first (python local_runner.py), or pass --output-dir."
-    if not os.path.exists(metadata_path):
-        raise SystemExit(f"No ML Metadata at {metadata_path}; {fix}")
-    store = run_summary.open_store(metadata_path)
-    outputs = run_summary.latest_outputs(store, configs.PIPELINE_NAME)
-    examples = [
-        a
-        for (component, key), a in outputs.items()
-        if component.endswith("ExampleGen") and key == "examples"
-    ]
+    _, outputs, _ = common.pipeline_outputs(output_dir)
+    examples = common.newest_examples(outputs)
     schema = outputs.get(("SchemaGen", "schema"))
-    if not examples or schema is None:
-        raise SystemExit(f"No ExampleGen examples and SchemaGen schema in {output_dir}; {fix}")
-    return max(examples, key=lambda a: a.id), schema
+    if examples is None or schema is None:
+        raise SystemExit(
+            f"No ExampleGen examples and SchemaGen schema in {output_dir}; "
+            f"{common.run_pipeline_first(output_dir)}, or pass --output-dir."
+        )
+    return examples, schema
 
 
 def split_files(examples_uri: str, split: str) -> list[str]:

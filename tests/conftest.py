@@ -45,3 +45,16 @@ def tiny_pipeline_config(root):
         ),
         evaluation=configs.EvaluationConfig(blessing_min=0.0),
     )
+
+
+def tiny_runner_flags(data_dir, train_steps=3, epochs=1) -> list[str]:
+    """local_runner.py flags for the same tiny run as tiny_pipeline_config, from the CLI."""
+    return [
+        "--dataset=synthetic_pets_tiny",
+        f"--data-dir={data_dir}",
+        "--image-size=64",
+        f"--train-steps={train_steps}",
+        f"--epochs={epochs}",
+        "--encoder-weights=none",
+        "--blessing-min=0",
+    ]

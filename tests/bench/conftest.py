@@ -7,15 +7,7 @@ import sys
 import pytest
 
 from pipeline import configs
-
-# The tiny dataset at 64 px and three training steps: the whole pipeline in about 2 min.
-TINY_RUNNER_FLAGS = [
-    "--image-size=64",
-    "--epochs=1",
-    "--train-steps=3",
-    "--encoder-weights=none",
-    "--blessing-min=0",
-]
+from tests.conftest import tiny_runner_flags
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +23,7 @@ def tiny_run(tmp_path_factory):
             f"--output-dir={root / 'run'}",
             f"--results={results_path}",
             "--",
-            f"--data-dir={root / 'tfds'}",
-            *TINY_RUNNER_FLAGS,
+            *tiny_runner_flags(root / "tfds"),
         ]
     )
     return root / "run", json.loads(results_path.read_text())

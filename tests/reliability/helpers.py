@@ -7,7 +7,7 @@ import sys
 import time
 
 from pipeline import configs, run_summary
-from tests.conftest import DATA_COMPONENTS
+from tests.conftest import DATA_COMPONENTS, tiny_runner_flags
 
 PROJECT_DIR = configs.PROJECT_DIR
 STATE_NAMES = {1: "NEW", 2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED", 6: "CANCELED"}
@@ -20,14 +20,8 @@ def runner_command(output_dir, data_dir, train_steps=3, epochs=1):
     return [
         sys.executable,
         os.path.join(PROJECT_DIR, "local_runner.py"),
-        "--dataset=synthetic_pets_tiny",
-        f"--data-dir={data_dir}",
         f"--output-dir={output_dir}",
-        "--image-size=64",
-        f"--train-steps={train_steps}",
-        f"--epochs={epochs}",
-        "--encoder-weights=none",
-        "--blessing-min=0",
+        *tiny_runner_flags(data_dir, train_steps, epochs),
     ]
 
 
