@@ -11,7 +11,7 @@ and pushed models below it) but must be storage the cluster reads; compiling bui
 module-file wheels under it, so the machine that compiles must be able to write there.
 
 A --spec ending in .json gets the whole pipeline job, pipeline root included (for Vertex AI
-Pipelines and kubeflow/local_harness.py); one ending in .yaml gets the bare pipeline spec,
+Pipelines and orchestration/kubeflow/local_harness.py); one ending in .yaml gets the bare pipeline spec,
 the package format that kfp's Client uploads (give it the pipeline root when you run it).
 """
 
@@ -43,7 +43,7 @@ def parse_args(argv=None):
     )
     # The same data, training and blessing flags as local_runner.py. Paths must be ones
     # the cluster's pods read (gs://...); a small budget makes a smoke run of the compiled
-    # spec (kubeflow/local_harness.py) take minutes.
+    # spec (orchestration/kubeflow/local_harness.py) take minutes.
     flags.add_flags(parser, default_dataset="oxford_iiit_pet")
     return parser.parse_args(argv)
 

@@ -1,6 +1,6 @@
 """Run a compiled KFP v2 pipeline spec on this machine, as a stand-in for a Kubeflow cluster.
 
-    python -m kubeflow.local_harness pipeline.json [--pipeline-root DIR]
+    python -m orchestration.kubeflow.local_harness pipeline.json [--pipeline-root DIR]
 
 kubeflow_runner.py compiles the pipeline into a KFP v2 spec; this runs that spec without
 Kubernetes or Docker, one task at a time in dependency order. Each container task runs its

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import kubeflow_runner
-from kubeflow import local_harness
+from orchestration.kubeflow import local_harness
 
 # A task of the small spec: saves what it was given beside each output, and reports its
 # outputs in executor_output.json as TFX's entrypoint does (a blessing names its model).

@@ -1,1 +1,0 @@
-"""Tools around the compiled Kubeflow Pipelines spec (see kubeflow/local_harness.py)."""

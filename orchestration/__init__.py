@@ -1,0 +1,1 @@
+"""Running the one pipeline definition: on Kubeflow Pipelines (orchestration/kubeflow)."""

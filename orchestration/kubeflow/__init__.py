@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines: compiling for each backend, the task command, a local stand-in."""
