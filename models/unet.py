@@ -60,6 +60,10 @@ BACKBONES = {
     ),
 }
 
+# Input sides must be multiples of this: the encoder halves them five times, and each
+# decoder stage concatenates its upsampled input with a skip of exactly twice the size.
+IMAGE_SIZE_MULTIPLE = 32
+
 # The MobileNetV2 widths Keras has ImageNet weights for.
 MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 

@@ -28,13 +28,23 @@ class ConfigError(ValueError):
 
 def check(config: configs.PipelineConfig) -> str:
     """Raises ConfigError if the config cannot work; returns a one-line description."""
+    check_settings(config)
+    try:
+        _check_encoder_weights(config.training.encoder_weights)
+        if isinstance(config.data, configs.TFDSSource):
+            return _check_tfds(config.data)
+        return _check_folder(config.data)
+    except (image_files.SourceError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+
+
+def check_settings(config: configs.PipelineConfig):
+    """The checks that read no data and no file: what a machine that only compiles the
+    pipeline for a cluster (kubeflow_runner.py) can check. Raises ConfigError."""
     try:
         convention = configs.mask_convention(config)  # a bad class_mode or mask declaration
         _check_training(config.training)
         _check_blessing_metric(config.evaluation, convention)
-        if isinstance(config.data, configs.TFDSSource):
-            return _check_tfds(config.data)
-        return _check_folder(config.data)
     except (image_files.SourceError, ValueError) as error:
         raise ConfigError(str(error)) from None
 
@@ -82,7 +92,22 @@ def _check_training(training: configs.TrainingConfig):
             f"alpha={training.alpha} for {training.backbone}; use one of "
             f"{unet.MOBILENET_V2_ALPHAS}."
         )
-    weights = training.encoder_weights
+    multiple = unet.IMAGE_SIZE_MULTIPLE
+    if training.image_size < multiple or training.image_size % multiple:
+        raise ConfigError(
+            f"image_size={training.image_size}: the U-Net halves the image 5 times, so it "
+            f"needs a multiple of {multiple} (--image-size 128, 160, 192, ...)."
+        )
+    for name in ("epochs", "batch_size"):
+        if getattr(training, name) < 1:
+            raise ConfigError(f"{name}={getattr(training, name)}; it must be 1 or more.")
+    if training.train_steps is not None and training.train_steps < 1:
+        raise ConfigError(
+            f"train_steps={training.train_steps}; it must be 1 or more (or unset: whole epochs)."
+        )
+
+
+def _check_encoder_weights(weights: str):
     if weights not in ("imagenet", "none") and not os.path.isfile(weights):
         raise ConfigError(
             f"encoder_weights {weights!r} is neither 'imagenet', 'none' nor a weights file."

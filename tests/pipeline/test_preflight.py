@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from pipeline import configs, preflight
@@ -60,6 +62,12 @@ def test_config_errors_fail_before_the_pipeline_starts(tmp_path, make_source, me
         ({"backbone": "vgg"}, "Unknown backbone 'vgg'"),
         ({"alpha": 0.6}, "alpha=0.6 for mobilenet_v2"),
         ({"encoder_weights": "/no/such.h5"}, "neither 'imagenet', 'none' nor a weights file"),
+        ({"image_size": 0}, r"image_size=0: .* multiple of 32 \(--image-size 128"),
+        ({"image_size": -1}, "image_size=-1: .* multiple of 32"),
+        ({"image_size": 33}, "image_size=33: .* multiple of 32"),
+        ({"epochs": 0}, "epochs=0; it must be 1 or more"),
+        ({"batch_size": 0}, "batch_size=0; it must be 1 or more"),
+        ({"train_steps": 0}, r"train_steps=0; it must be 1 or more \(or unset"),
     ],
 )
 def test_training_config_errors_fail_before_the_pipeline_starts(training, message):
@@ -71,3 +79,21 @@ def test_unknown_blessing_metric_is_a_config_error():
     config = configs.PipelineConfig(evaluation=configs.EvaluationConfig(blessing_metric="f1"))
     with pytest.raises(preflight.ConfigError, match=r"'f1' is not a metric .* 'mean_iou'"):
         preflight.check(config)
+
+
+def test_settings_checks_read_no_data_and_no_files(tmp_path):
+    """What a machine that only compiles for a cluster can check: no folder, no TFDS
+    builder, no weights file is looked at (they may exist only inside the cluster)."""
+    config = configs.PipelineConfig(
+        data=configs.OxfordFolderSource(root=str(tmp_path / "only-in-the-pod")),
+        training=dataclasses.replace(
+            configs.TrainingConfig(), encoder_weights="/image/weights.h5"
+        ),
+    )
+    preflight.check_settings(config)  # passes: nothing on this machine is read
+    with pytest.raises(preflight.ConfigError, match="multiple of 32"):
+        preflight.check_settings(
+            dataclasses.replace(
+                config, training=dataclasses.replace(config.training, image_size=100)
+            )
+        )
