@@ -113,6 +113,15 @@ class EvaluationConfig:
     slice_by: tuple[str, ...] = (features.SPECIES_KEY, features.LABEL_KEY)
 
 
+# Where the Evaluator's baseline, the model to beat, comes from:
+# - "metadata": TFX's resolver, the latest blessed model in ML Metadata;
+# - "serving": the newest version the Pusher wrote into the serving directory
+#   (components/latest_pushed_model), for backends that cannot run a resolver, such as
+#   open-source Kubeflow Pipelines. Only blessed models are pushed, so both find the last
+#   blessed model.
+BASELINE_SOURCES = ("metadata", "serving")
+
+
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     pipeline_name: str = PIPELINE_NAME
@@ -120,6 +129,7 @@ class PipelineConfig:
     data: DataSource = TFDSSource()
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    baseline_source: str = "metadata"  # one of BASELINE_SOURCES
     # One in-process worker: on a laptop the multi-process runner costs more than it gains.
     # The FnApiRunner by name: Beam 2.77's DirectRunner would first fetch the Prism runner
     # from GitHub and run StatisticsGen, Transform and the Evaluator on that instead.

@@ -11,7 +11,9 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 from tfx import v1 as tfx
 
+from components.evaluator import Evaluator
 from components.folder_example_gen import FolderExampleGen
+from components.latest_pushed_model import LatestPushedModel
 from components.segmentation_report import SegmentationReport
 from components.tfds_example_gen import TFDSExampleGen
 from models import features
@@ -24,6 +26,11 @@ def create_pipeline(
 ) -> tfx.dsl.Pipeline:
     training = config.training
     convention = configs.mask_convention(config).to_json_dict()
+    # Transform and Trainer import models/ by module name, from the project installed
+    # where they run (this checkout, or the image on Kubeflow), not from module files
+    # that TFX would package as wheels under the pipeline root at compile time: so a
+    # compiling machine needs no write access to the cluster's storage. The hash of
+    # models/ in their config still makes an edit there re-run them.
     code_version = module_files_hash()
     example_gen = example_gen_for(config.data)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -41,7 +48,7 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        module_file=os.path.join(configs.MODULES_DIR, "preprocessing.py"),
+        preprocessing_fn="models.preprocessing.preprocessing_fn",
         custom_config={
             "image_size": training.image_size,
             "mask_convention": convention,
@@ -52,7 +59,7 @@ def create_pipeline(
         disable_statistics=True,
     )
     trainer = tfx.components.Trainer(
-        module_file=os.path.join(configs.MODULES_DIR, "trainer.py"),
+        run_fn="models.trainer.run_fn",
         examples=example_gen.outputs["examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
@@ -65,15 +72,11 @@ def create_pipeline(
         },
     )
     # The baseline for "no regression": the newest model that was blessed before.
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
-    evaluator = tfx.components.Evaluator(
+    baseline = baseline_finder(config)
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
+        baseline_model=baseline.outputs["model"],
         eval_config=eval_config(config),
     )
     # Pictures and charts of the candidate model, whether or not it is blessed.
@@ -101,7 +104,7 @@ def create_pipeline(
             example_validator,
             transform,
             trainer,
-            model_resolver,
+            baseline,
             evaluator,
             report,
             pusher,
@@ -110,6 +113,21 @@ def create_pipeline(
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(config.beam_pipeline_args),
     )
+
+
+def baseline_finder(config: configs.PipelineConfig):
+    """The node that hands the Evaluator the last blessed model (configs.BASELINE_SOURCES)."""
+    if config.baseline_source == "serving":
+        return LatestPushedModel(serving_model_dir=config.serving_model_dir)
+    if config.baseline_source != "metadata":
+        raise ValueError(
+            f"baseline_source {config.baseline_source!r}; use one of {configs.BASELINE_SOURCES}."
+        )
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
 
 
 def module_files_hash() -> str:

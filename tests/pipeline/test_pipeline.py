@@ -118,3 +118,17 @@ def test_an_edit_to_the_module_files_changes_transform_and_trainer_configs(tmp_p
     after = custom_configs()
     assert after["Transform"] != before["Transform"]
     assert after["Trainer"] != before["Trainer"]
+
+
+def test_the_baseline_comes_from_the_serving_dir_where_no_resolver_runs(component_ids):
+    config = configs.PipelineConfig(output_dir="/mnt/shared", baseline_source="serving")
+    by_id = {c.id: c for c in create_pipeline(config).components}
+    resolver = "latest_blessed_model_resolver"
+    assert set(by_id) == (component_ids - {resolver}) | {"LatestPushedModel"}
+    finder = by_id["LatestPushedModel"]
+    assert finder.exec_properties["serving_model_dir"] == config.serving_model_dir
+    assert by_id["Evaluator"].inputs["baseline_model"].producer_component_id == (
+        "LatestPushedModel"
+    )
+    with pytest.raises(ValueError, match="baseline_source 'mlmd'; use one of"):
+        create_pipeline(dataclasses.replace(config, baseline_source="mlmd"))
