@@ -1,18 +1,18 @@
-"""Compile the pipeline for Kubeflow Pipelines (KFP v2) with KubeflowV2DagRunner.
+"""Compile the pipeline for Kubeflow Pipelines: open-source KFP 2.x first, Vertex AI second.
 
-    python kubeflow_runner.py --output-dir gs://BUCKET/pet-segmentation \
-        --image REGISTRY/pet-segmentation:TAG --spec pipeline.json
+    python kubeflow_runner.py --image REGISTRY/pet-segmentation:TAG \
+        --output-dir gs://BUCKET/pet-segmentation              # -> pipeline.yaml
+    python kubeflow_runner.py --target vertex --image ... --output-dir gs://...  # .json
 
-It compiles the same create_pipeline() that local_runner.py runs into a KFP v2 pipeline
-spec (JSON) to upload with the kfp client or the Kubeflow UI. The image must contain this
-project and its locked environment: every task runs this project's components, module
-files and metrics. --output-dir plays the part it has for local_runner.py (pipeline root
-and pushed models below it) but must be storage the cluster reads; compiling builds the
-module-file wheels under it, so the machine that compiles must be able to write there.
-
-A --spec ending in .json gets the whole pipeline job, pipeline root included (for Vertex AI
-Pipelines and orchestration/kubeflow/local_harness.py); one ending in .yaml gets the bare pipeline spec,
-the package format that kfp's Client uploads (give it the pipeline root when you run it).
+It compiles the same create_pipeline() that local_runner.py runs
+(orchestration/kubeflow/compiler.py says what differs per target). `--target kubeflow`
+(the default) writes a bare PipelineSpec YAML, schema 2.1.0, to upload with kfp's Client
+or the Kubeflow UI; `--target vertex` writes the PipelineJob JSON that Vertex AI
+Pipelines runs. The image must contain this project and its locked environment (the
+Dockerfile): every task runs this project's components, module code and metrics.
+--output-dir plays the part it has for local_runner.py (pushed models below it) and must
+be storage every pod reads and writes with TensorFlow: gs://..., or a volume mounted at
+the same path in every pod. The settings are checked before anything is compiled.
 """
 
 import os
@@ -23,23 +23,39 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 
-from pipeline import configs, flags  # noqa: E402
+from orchestration.kubeflow import compiler  # noqa: E402
+from pipeline import flags, preflight  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--output-dir", required=True, help="shared storage the cluster reads")
+    parser.add_argument(
+        "--target",
+        choices=compiler.TARGETS,
+        default="kubeflow",
+        help="kubeflow: open-source Kubeflow Pipelines 2.x (default); vertex: Vertex AI",
+    )
+    parser.add_argument("--output-dir", required=True, help="storage every pod reads and writes")
     parser.add_argument("--image", required=True, help="the container image every task runs")
     parser.add_argument(
-        "--spec", default="pipeline.json", help="where to write the spec (.json or .yaml)"
+        "--spec", help="where to write the spec (default: pipeline.yaml; for vertex, .json)"
     )
     parser.add_argument(
         "--beam-arg",
         action="append",
         default=[],
         help="a Beam pipeline argument for every Beam-powered component (repeatable)",
+    )
+    resources = parser.add_argument_group("resources (default: the cluster's)")
+    resources.add_argument("--cpu", help="CPUs for every task, e.g. 2 or 500m")
+    resources.add_argument("--memory", help="memory for every task, e.g. 8Gi")
+    resources.add_argument("--gpus", type=int, default=0, help="GPUs for the Trainer")
+    resources.add_argument(
+        "--gpu-type",
+        help=f"kubeflow: the GPU resource name ({compiler.DEFAULT_GPU_RESOURCE}); "
+        "vertex: the accelerator type, e.g. NVIDIA_TESLA_T4",
     )
     # The same data, training and blessing flags as local_runner.py. Paths must be ones
     # the cluster's pods read (gs://...); a small budget makes a smoke run of the compiled
@@ -48,30 +64,21 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def compile_pipeline(config: configs.PipelineConfig, image: str, output_path: str) -> str:
-    from tfx import v1 as tfx
-
-    from pipeline.pipeline import create_pipeline
-
-    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
-        output_dir=os.path.dirname(os.path.abspath(output_path)),
-        output_filename=os.path.basename(output_path),
-    )
-    # No metadata connection config: on Kubeflow the cluster's ML Metadata is used.
-    runner.run(create_pipeline(config))
-    return output_path
-
-
 def main(argv=None):
     args = parse_args(argv)
+    spec_path = args.spec or compiler.DEFAULT_SPECS[args.target]
+    resources = compiler.Resources(args.cpu, args.memory, args.gpus, args.gpu_type)
     try:
         config = flags.config_from_args(args, args.output_dir)
-    except flags.FlagError as error:
+        if args.beam_arg:
+            config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
+        # What needs no data: the data may be readable only from the cluster.
+        preflight.check_settings(config)
+        compiler.check(config, args.target, spec_path, resources)
+    except (flags.FlagError, preflight.ConfigError, compiler.CompileError) as error:
         raise SystemExit(f"Configuration error: {error}") from None
-    if args.beam_arg:
-        config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
-    print(f"Wrote {compile_pipeline(config, args.image, args.spec)}")
+    compiler.compile_pipeline(config, args.image, spec_path, args.target, resources)
+    print(f"Wrote {spec_path} ({args.target}).")
 
 
 if __name__ == "__main__":

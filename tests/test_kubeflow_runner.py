@@ -1,58 +1,180 @@
-"""The pipeline compiles for Kubeflow Pipelines v2, and kfp's own parser accepts the spec."""
+"""The pipeline compiles for open-source Kubeflow Pipelines 2.x and for Vertex AI.
+
+The open-source backend's rules are checked on the compiled YAML as its API server and
+compiler apply them (kubeflow/pipelines, backend/src: apiserver/template/v2_template.go,
+v2/compiler/visitor.go, v2/driver/driver.go); kfp's own parser checks the proto.
+"""
 
 import json
+import re
 
 import pytest
+import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.dsl.components.base import base_beam_executor
 from tfx.utils import import_utils
 
 import kubeflow_runner
+from orchestration.kubeflow import compiler
 
 IMAGE = "registry.example/pet-segmentation:test"
 
 
-def test_compiled_spec_is_valid_kfp_v2_with_our_image_and_executors(tmp_path, component_ids):
-    spec_path = tmp_path / "pipeline.json"
+def compile_spec(tmp_path, *flags, target="kubeflow"):
+    spec_path = tmp_path / compiler.DEFAULT_SPECS[target]
     kubeflow_runner.main(
-        [
-            "--output-dir",
-            str(tmp_path / "root"),
-            "--image",
-            IMAGE,
-            "--spec",
-            str(spec_path),
-            "--beam-arg=--runner=DataflowRunner",
-            "--beam-arg=--region=europe-west4",
-        ]
+        ["--target", target, "--output-dir", str(tmp_path / "shared"), "--image", IMAGE]
+        + ["--spec", str(spec_path), *flags]
     )
-    job = json.loads(spec_path.read_text())
+    if target == "kubeflow":
+        documents = list(yaml.safe_load_all(spec_path.read_text()))
+        assert len(documents) == 1
+        return documents[0]
+    return json.loads(spec_path.read_text())
+
+
+def containers(spec):
+    """Each task's container spec, by task name."""
+    executors = spec["deploymentSpec"]["executors"]
+    return {
+        name: executors[spec["components"][task["componentRef"]["name"]]["executorLabel"]].get(
+            "container"
+        )
+        for name, task in spec["root"]["dag"]["tasks"].items()
+    }
+
+
+def keys_anywhere(value):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from keys_anywhere(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from keys_anywhere(inner)
+
+
+@pytest.fixture(scope="module")
+def open_source_spec(tmp_path_factory):
+    return compile_spec(
+        tmp_path_factory.mktemp("kfp"), "--cpu", "2", "--memory", "8Gi", "--gpus", "1"
+    )
+
+
+def test_the_open_source_spec_follows_the_backends_rules(open_source_spec, component_ids):
+    spec = open_source_spec
+    # apiserver/template/v2_template.go: exactly 2.1.0, a bare PipelineSpec with a name.
+    assert spec["schemaVersion"] == "2.1.0"
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())  # strict, as it parses
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", spec["pipelineInfo"]["name"])
+    # v2/compiler/visitor.go: "non-container and non-importer executor not implemented".
+    for label, executor in spec["deploymentSpec"]["executors"].items():
+        assert set(executor) <= {"container", "importer"}, label
+    # Its driver reads `constant`; the 2.0.0 `constantValue` is gone.
+    assert "constantValue" not in set(keys_anywhere(spec))
+    # No resolver: the baseline comes from the serving directory, and is never cached.
+    tasks = spec["root"]["dag"]["tasks"]
+    assert set(tasks) == (component_ids - {"latest_blessed_model_resolver"}) | {
+        "LatestPushedModel"
+    }
+    assert tasks["LatestPushedModel"]["cachingOptions"] == {"enableCache": False}
+    assert tasks["Trainer"]["cachingOptions"] == {"enableCache": True}
+    assert tasks["Evaluator"]["inputs"]["artifacts"]["baseline_model"] == {
+        "taskOutputArtifact": {"producerTask": "LatestPushedModel", "outputArtifactKey": "model"}
+    }
+
+
+def test_every_task_runs_our_entrypoint_in_our_image_with_its_inputs_spec(open_source_spec):
+    for name, container in containers(open_source_spec).items():
+        assert container["image"] == IMAGE, name
+        assert container["command"] == compiler.TASK_COMMAND, name
+        args = container["args"]
+        # The entrypoint fills in input types from this: the driver sends them empty.
+        inputs_spec = json.loads(args[args.index("--json_serialized_inputs_spec_args") + 1])
+        component = open_source_spec["components"][
+            open_source_spec["root"]["dag"]["tasks"][name]["componentRef"]["name"]
+        ]
+        assert inputs_spec == component.get("inputDefinitions", {}), name
+    example_gen = containers(open_source_spec)["TFDSExampleGen"]["args"]
+    assert "components.tfds_example_gen.executor.Executor" in example_gen
+
+
+def test_resources_are_in_the_fields_the_open_source_driver_reads(open_source_spec):
+    for name, container in containers(open_source_spec).items():
+        resources = container["resources"]
+        assert resources["resourceCpuRequest"] == resources["resourceCpuLimit"] == "2"
+        assert resources["resourceMemoryRequest"] == resources["resourceMemoryLimit"] == "8Gi"
+        if name == "Trainer":
+            assert resources["accelerator"] == {
+                "resourceType": "nvidia.com/gpu",
+                "resourceCount": "1",
+            }
+        else:
+            assert "accelerator" not in resources, name
+
+
+def test_the_vertex_job_keeps_tfxs_resolver_entrypoint_and_resource_fields(
+    tmp_path, component_ids
+):
+    job = compile_spec(
+        tmp_path, "--cpu", "500m", "--memory", "8Gi", "--gpus", "2", "--gpu-type",
+        "NVIDIA_TESLA_T4", target="vertex",
+    )  # fmt: skip
     spec = json_format.ParseDict(job["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
     assert spec.pipeline_info.name == "pet-segmentation"
     assert job["runtimeConfig"]["gcsOutputDirectory"].endswith(
-        "root/pipeline_root/pet-segmentation"
+        "shared/pipeline_root/pet-segmentation"
     )
-
-    tasks = spec.root.dag.tasks
     resolver = "latest_blessed_model_resolver"
-    # KFP v2 has no resolver node: TFX compiles it into two resolver tasks.
-    assert set(tasks) == (component_ids - {resolver}) | {
+    # TFX compiles its resolver into two resolver tasks, which Vertex AI runs.
+    assert set(spec.root.dag.tasks) == (component_ids - {resolver}) | {
         f"{resolver}-model-resolver",
         f"{resolver}-model-blessing-resolver",
     }
-    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    for name, container in containers(job["pipelineSpec"]).items():
+        if container is None:
+            continue  # the resolvers
+        assert container["image"] == IMAGE
+        assert "kubeflow_v2_run_executor" in " ".join(container["command"])
+        resources = container["resources"]
+        assert resources["cpuLimit"] == 0.5
+        assert resources["memoryLimit"] == pytest.approx(8 * 2**30 / 1e9)
+        if name == "Trainer":
+            assert resources["accelerator"] == {"type": "NVIDIA_TESLA_T4", "count": "2"}
 
-    def container(task_name):
-        component = spec.components[tasks[task_name].component_ref.name]
-        return executors[component.executor_label]["container"]
 
-    for task_name in component_ids - {resolver}:
-        assert container(task_name)["image"] == IMAGE, task_name
-    example_gen = container("TFDSExampleGen")
-    arguments = " ".join(example_gen["args"])
-    assert "components.tfds_example_gen.executor.Executor" in arguments
-    assert "kubeflow_v2_run_executor" in " ".join(example_gen["command"])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--spec", "pipeline.json"], r"--spec pipeline.json: the kubeflow target writes .yaml"),
+        (["--pipeline-name", "Pet_Segmentation"], "--pipeline-name 'Pet_Segmentation'"),
+        (["--output-dir", "minio://mlpipeline/pets"], "no minio:// or s3:// filesystem"),
+        (["--cpu", "two"], "--cpu 'two': use a Kubernetes CPU quantity"),
+        (["--memory", "8GB"], "--memory '8GB': use a Kubernetes memory quantity"),
+        (
+            ["--target", "vertex", "--gpus", "1", "--spec", "out/pipeline.json"],
+            "--gpus on Vertex AI needs --gpu-type",
+        ),
+        (["--loss", "hinge"], "Unknown loss 'hinge'"),
+        (["--image-size", "100"], "image_size=100: .* multiple of 32"),
+        (["--epochs", "0"], "epochs=0"),
+        (["--blessing-metric", "f1"], "'f1' is not a metric"),
+    ],
+)
+def test_bad_settings_fail_before_compiling_and_write_nothing(
+    tmp_path, monkeypatch, flags, message
+):
+    monkeypatch.chdir(tmp_path)
+    spec_path = tmp_path / "out" / "pipeline.yaml"
+    base = ["--output-dir", str(tmp_path / "shared"), "--image", IMAGE]
+    if "--spec" not in flags:
+        base += ["--spec", str(spec_path)]
+    with pytest.raises(SystemExit) as error:
+        kubeflow_runner.main(base + flags)
+    assert str(error.value).startswith("Configuration error: ")
+    assert re.search(message, str(error.value)), error.value
+    assert not spec_path.exists() and not (tmp_path / "out").exists()
 
 
 # Beam arguments for each distributed runner; the Flink and Spark workers reach the SDK
@@ -79,15 +201,12 @@ RUNNER_ARGS = {
 }
 
 
+@pytest.mark.parametrize("target", compiler.TARGETS)
 @pytest.mark.parametrize("runner", sorted(RUNNER_ARGS))
-def test_beam_args_reach_every_beam_powered_component(tmp_path, runner):
+def test_beam_args_reach_every_beam_powered_component(tmp_path, runner, target):
     beam_args = RUNNER_ARGS[runner]
-    spec_path = tmp_path / "pipeline.json"
-    kubeflow_runner.main(
-        ["--output-dir", str(tmp_path / "root"), "--image", IMAGE, "--spec", str(spec_path)]
-        + [f"--beam-arg={arg}" for arg in beam_args]
-    )
-    executors = json.loads(spec_path.read_text())["pipelineSpec"]["deploymentSpec"]["executors"]
+    spec = compile_spec(tmp_path, *[f"--beam-arg={arg}" for arg in beam_args], target=target)
+    executors = spec.get("pipelineSpec", spec)["deploymentSpec"]["executors"]
 
     beam_powered = set()
     for label, executor in executors.items():
@@ -101,5 +220,8 @@ def test_beam_args_reach_every_beam_powered_component(tmp_path, runner):
             beam_powered.add(label.removesuffix("_executor"))
             # The entrypoint hands whatever follows its own flags to Beam: exactly ours,
             # in order, with the local defaults (in-memory DirectRunner) replaced.
-            assert args[args.index("{{$}}") + 1 :] == beam_args, label
+            own_flags = args.index("{{$}}") + 1
+            if target == "kubeflow":
+                own_flags += 2  # --json_serialized_inputs_spec_args and its value
+            assert args[own_flags:] == beam_args, label
     assert beam_powered >= {"StatisticsGen", "Transform", "Evaluator"}
