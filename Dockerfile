@@ -6,13 +6,13 @@
 #
 # linux/amd64 only: uv.lock is resolved for Linux x86_64 alone.
 #
-# Each task runs `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
-# --executor_class_path ... --json_serialized_invocation_args {{$}}` (the spec sets that
-# command itself), so the image holds the locked environment plus this project installed:
-# the custom components (components.*), the TFMA metric module (evaluation.*), sources.* and
-# models.*. Transform and Trainer also install the module-file wheel that kubeflow_runner.py
-# built under the pipeline root at compile time; its trainer.py and preprocessing.py import
-# models.* from this image, so rebuild the image whenever the code changes.
+# Each task runs the command the compiled spec gives it (the image's ENTRYPOINT is never
+# used): `python -m orchestration.kubeflow.entrypoint ...` on open-source Kubeflow
+# Pipelines, TFX's `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
+# ...` on Vertex AI. So the image holds the locked environment plus this project installed:
+# the task entrypoint (orchestration.*), the custom components (components.*), the TFMA
+# metric module (evaluation.*), sources.* and the Transform and Trainer code (models.*,
+# imported by name). Rebuild the image whenever the code changes.
 
 # Builder: uv and a C++ compiler (pyfarmhash, a TFX dependency, ships only as source).
 FROM python:3.11-slim AS builder
@@ -53,4 +53,4 @@ ENV PATH=/app/.venv/bin:$PATH \
 RUN useradd --uid 1000 --create-home app
 USER 1000
 WORKDIR /home/app
-ENTRYPOINT ["python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
+CMD ["python"]

@@ -57,6 +57,13 @@ def parse_args(argv=None):
         help=f"kubeflow: the GPU resource name ({compiler.DEFAULT_GPU_RESOURCE}); "
         "vertex: the accelerator type, e.g. NVIDIA_TESLA_T4",
     )
+    resources.add_argument(
+        "--pvc",
+        action="append",
+        default=[],
+        metavar="NAME:PATH",
+        help="kubeflow: mount this PersistentVolumeClaim at PATH in every task (repeatable)",
+    )
     # The same data, training and blessing flags as local_runner.py. Paths must be ones
     # the cluster's pods read (gs://...); a small budget makes a smoke run of the compiled
     # spec (orchestration/kubeflow/local_harness.py) take minutes.
@@ -67,7 +74,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     spec_path = args.spec or compiler.DEFAULT_SPECS[args.target]
-    resources = compiler.Resources(args.cpu, args.memory, args.gpus, args.gpu_type)
+    resources = compiler.Resources(
+        args.cpu, args.memory, args.gpus, args.gpu_type, volumes=tuple(args.pvc)
+    )
     try:
         config = flags.config_from_args(args, args.output_dir)
         if args.beam_arg:

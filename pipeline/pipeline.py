@@ -72,7 +72,7 @@ def create_pipeline(
         },
     )
     # The baseline for "no regression": the newest model that was blessed before.
-    baseline = baseline_finder(config)
+    baseline = baseline_finder(config, trainer.outputs["model"])
     evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
@@ -115,10 +115,10 @@ def create_pipeline(
     )
 
 
-def baseline_finder(config: configs.PipelineConfig):
+def baseline_finder(config: configs.PipelineConfig, candidate_model):
     """The node that hands the Evaluator the last blessed model (configs.BASELINE_SOURCES)."""
     if config.baseline_source == "serving":
-        return LatestPushedModel(serving_model_dir=config.serving_model_dir)
+        return LatestPushedModel(candidate_model, serving_model_dir=config.serving_model_dir)
     if config.baseline_source != "metadata":
         raise ValueError(
             f"baseline_source {config.baseline_source!r}; use one of {configs.BASELINE_SOURCES}."

@@ -21,16 +21,16 @@ from orchestration.kubeflow import compiler
 IMAGE = "registry.example/pet-segmentation:test"
 
 
-def compile_spec(tmp_path, *flags, target="kubeflow"):
+def compile_spec(tmp_path, *flags, target="kubeflow", documents=1):
     spec_path = tmp_path / compiler.DEFAULT_SPECS[target]
     kubeflow_runner.main(
         ["--target", target, "--output-dir", str(tmp_path / "shared"), "--image", IMAGE]
         + ["--spec", str(spec_path), *flags]
     )
     if target == "kubeflow":
-        documents = list(yaml.safe_load_all(spec_path.read_text()))
-        assert len(documents) == 1
-        return documents[0]
+        written = list(yaml.safe_load_all(spec_path.read_text()))
+        assert len(written) == documents
+        return written[0] if documents == 1 else written
     return json.loads(spec_path.read_text())
 
 
@@ -114,6 +114,22 @@ def test_resources_are_in_the_fields_the_open_source_driver_reads(open_source_sp
             assert "accelerator" not in resources, name
 
 
+def test_a_pvc_is_mounted_in_every_task_by_a_platform_spec(tmp_path):
+    spec, platform = compile_spec(
+        tmp_path, "--pvc", "pets-data:/mnt/pets", "--pvc", "tfds:/mnt/tfds", documents=2
+    )
+    # As kfp-kubernetes's mount_pvc writes it, in the field every 2.x driver reads.
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(executors) == set(spec["deploymentSpec"]["executors"])
+    for label, executor in executors.items():
+        assert executor == {
+            "pvcMount": [
+                {"constant": "pets-data", "mountPath": "/mnt/pets"},
+                {"constant": "tfds", "mountPath": "/mnt/tfds"},
+            ]
+        }, label
+
+
 def test_the_vertex_job_keeps_tfxs_resolver_entrypoint_and_resource_fields(
     tmp_path, component_ids
 ):
@@ -159,6 +175,11 @@ def test_the_vertex_job_keeps_tfxs_resolver_entrypoint_and_resource_fields(
         (["--loss", "hinge"], "Unknown loss 'hinge'"),
         (["--image-size", "100"], "image_size=100: .* multiple of 32"),
         (["--epochs", "0"], "epochs=0"),
+        (["--pvc", "pets-data"], "--pvc 'pets-data': give a PersistentVolumeClaim's name"),
+        (
+            ["--target", "vertex", "--pvc", "a:/b", "--spec", "out/pipeline.json"],
+            "--pvc is for open-source Kubeflow Pipelines",
+        ),
         (["--blessing-metric", "f1"], "'f1' is not a metric"),
     ],
 )

@@ -14,8 +14,11 @@ was pushed yet (a first run), the output holds no model and the Evaluator
 output says what was found, and the artifact's properties `found`, `pushed_version` and
 `pushed_model_dir` record it in ML Metadata.
 
-It reads storage outside its inputs, so it must never be cached: the Kubeflow compiler
-(orchestration/kubeflow/compiler.py) turns caching off for it.
+It reads storage outside its inputs, so a cached result could be stale: the Kubeflow
+compiler (orchestration/kubeflow/compiler.py) turns caching off for it. It also takes the
+candidate model as an input, though it does not read it: a new candidate is a new input,
+so even where caching is forced on for every task (kfp's Client(enable_caching=True)),
+every new candidate is compared with the model pushed last.
 """
 
 from tfx import types
@@ -31,7 +34,10 @@ class LatestPushedModelSpec(types.ComponentSpec):
         # The Pusher's base directory: <serving_model_dir>/<version>/saved_model.pb.
         "serving_model_dir": ExecutionParameter(type=str),
     }
-    INPUTS = {}
+    INPUTS = {
+        # Not read; it makes each new candidate a new execution (see the module docstring).
+        "candidate_model": ChannelParameter(type=standard_artifacts.Model),
+    }
     OUTPUTS = {"model": ChannelParameter(type=standard_artifacts.Model)}
 
 
@@ -39,8 +45,9 @@ class LatestPushedModel(base_component.BaseComponent):
     SPEC_CLASS = LatestPushedModelSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
-    def __init__(self, serving_model_dir: str):
+    def __init__(self, candidate_model, serving_model_dir: str):
         spec = LatestPushedModelSpec(
+            candidate_model=candidate_model,
             serving_model_dir=serving_model_dir,
             model=types.Channel(type=standard_artifacts.Model),
         )

@@ -10,6 +10,10 @@ Two targets, each written the way its backend reads it:
 - "vertex", Vertex AI Pipelines: a PipelineJob in JSON, as TFX writes it, with TFX's
   resolver and TFX's own task command.
 
+Volumes (open-source KFP): `--pvc NAME:PATH` appends a Kubernetes platform spec, as
+kfp-kubernetes writes it, so that every task mounts that PersistentVolumeClaim at PATH:
+the way to give an --output-dir on a volume to every pod.
+
 Resources become each backend's fields: the open-source driver reads Kubernetes
 quantities from `resourceCpuLimit`, `resourceMemoryLimit`, ... and a GPU resource name
 and count from `accelerator.resourceType/resourceCount`; Vertex AI reads `cpuLimit`
@@ -57,6 +61,8 @@ class Resources:
     # The GPU kind: a Kubernetes resource name on open-source KFP (default nvidia.com/gpu);
     # a Vertex AI accelerator type there, e.g. NVIDIA_TESLA_T4 (required with --gpus).
     gpu_type: str | None = None
+    # Open-source KFP: PersistentVolumeClaims every task mounts, as "NAME:/mount/path".
+    volumes: tuple[str, ...] = ()
 
 
 def check(config: configs.PipelineConfig, target: str, spec_path: str, resources: Resources):
@@ -85,6 +91,15 @@ def check(config: configs.PipelineConfig, target: str, spec_path: str, resources
         gigabytes(resources.memory)
     if resources.gpus < 0:
         raise CompileError(f"--gpus {resources.gpus}; it must be 0 or more.")
+    for volume in resources.volumes:
+        name, _, path = volume.partition(":")
+        if not PIPELINE_NAME_PATTERN.fullmatch(name) or not path.startswith("/"):
+            raise CompileError(
+                f"--pvc {volume!r}: give a PersistentVolumeClaim's name and an absolute "
+                "mount path, e.g. --pvc pets-data:/mnt/pets."
+            )
+    if target == "vertex" and resources.volumes:
+        raise CompileError("--pvc is for open-source Kubeflow Pipelines (--target kubeflow).")
     if target == "vertex" and resources.gpus and not resources.gpu_type:
         raise CompileError(
             "--gpus on Vertex AI needs --gpu-type, an accelerator type such as NVIDIA_TESLA_T4."
@@ -169,12 +184,39 @@ def compile_pipeline(
         for name, task in spec["root"]["dag"]["tasks"].items():
             if name in UNCACHED_COMPONENTS:
                 task["cachingOptions"] = {"enableCache": False}
+        documents = [spec]
+        if resources.volumes:
+            documents.append(platform_spec(spec, resources.volumes))
         text = "# Open-source Kubeflow Pipelines 2.x; compiled by kubeflow_runner.py.\n"
-        text += yaml.safe_dump(spec, sort_keys=True)
+        text += yaml.safe_dump_all(documents, sort_keys=True)
     else:
         text = json.dumps(job, sort_keys=True)
     write_atomically(spec_path, text)
     return spec_path
+
+
+def platform_spec(spec: dict, volumes) -> dict:
+    """The Kubernetes platform spec that mounts each PVC in every task (what kfp-kubernetes's
+    mount_pvc writes). The PVC name goes in `constant`: deprecated since KFP 2.5 but still
+    read there, and the only field that drivers 2.0 to 2.4 read."""
+    mounts = []
+    for volume in volumes:
+        name, _, path = volume.partition(":")
+        mounts.append({"constant": name, "mountPath": path})
+    executors = spec["deploymentSpec"]["executors"]
+    return {
+        "platforms": {
+            "kubernetes": {
+                "deploymentSpec": {
+                    "executors": {
+                        label: {"pvcMount": mounts}
+                        for label, executor in executors.items()
+                        if "container" in executor
+                    }
+                }
+            }
+        }
+    }
 
 
 def write_atomically(path: str, text: str):

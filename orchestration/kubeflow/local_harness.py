@@ -1,12 +1,23 @@
-"""Run a compiled KFP v2 pipeline spec on this machine, as a stand-in for a Kubeflow cluster.
+"""Run a compiled Kubeflow Pipelines spec on this machine, as a stand-in for a cluster.
 
-    python -m orchestration.kubeflow.local_harness pipeline.json [--pipeline-root DIR]
+    python -m orchestration.kubeflow.local_harness pipeline.yaml --image pet-segmentation:dev \
+        --mount /tmp/kf                  # open-source KFP, every task in the image
+    python -m orchestration.kubeflow.local_harness pipeline.json    # Vertex AI's shape
 
-kubeflow_runner.py compiles the pipeline into a KFP v2 spec; this runs that spec without
-Kubernetes or Docker, one task at a time in dependency order. Each container task runs its
-own command and args as a subprocess with this project's Python (or --python), in its own
-directory, where a cluster would start the image; it gets the executor input that KFP's
-launcher would give it:
+kubeflow_runner.py compiles the pipeline for one of two backends; this runs its spec
+without Kubernetes, one task at a time in dependency order, and gives each container task
+the executor input that backend's launcher would give it.
+
+Open-source Kubeflow Pipelines 2.x (a .yaml spec, `OpenSourceRun`): the spec must pass
+the API server's and compiler's checks (schema 2.1.0, container and importer tasks only);
+artifacts live under a remote pipeline root (minio://mlpipeline/v2/artifacts, as on a
+standard install) in a local store; input artifacts come with ML Metadata ids as names and
+an empty instanceSchema, every task has the `executor-logs` output, and the launcher's
+download before and upload after each task are done. With --image each task runs in that
+image with podman, as a pod; without it, as a subprocess with this project's Python.
+
+Vertex AI (a .json PipelineJob, `LocalRun`): each task runs as a subprocess in its own
+directory, with
 
 - inputs.parameterValues from the task's constants, the job's runtime config or upstream
   outputs, and the same values in the older inputs.parameters form, which is the one TFX's
@@ -15,12 +26,12 @@ launcher would give it:
   in executor_output.json (URI and metadata, such as an Examples artifact's split names);
 - outputs.artifacts with fresh URIs PIPELINE_ROOT/RUN_ID/TASK/OUTPUT, and
   outputs.outputFile PIPELINE_ROOT/RUN_ID/TASK/executor_output.json.
-
-Placeholders in command and args ({{$}}, {{$.inputs.parameters['x']}},
-{{$.outputs.artifacts['x'].uri}}, ...) are replaced by kfp's own local-execution code.
 Resolver tasks query the artifacts of earlier runs under the same pipeline root (a JSON
 lines file stands in for ML Metadata): on a first run, "the latest blessed model" resolves
 to nothing and the Evaluator gets no baseline. Importer tasks yield their artifact URI.
+
+Placeholders in command and args ({{$}}, {{$.inputs.parameters['x']}},
+{{$.outputs.artifacts['x'].uri}}, ...) are replaced by kfp's own local-execution code.
 
 Not done: caching (every task runs), retries, conditions, loops, sub-DAGs, parallel tasks.
 """
@@ -32,17 +43,26 @@ import graphlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
+import uuid
 
 import yaml
 from kfp.local import placeholder_utils
+
+from orchestration.kubeflow import entrypoint
 
 # What the Dockerfile sets in the image, so that a task sees here what it sees there.
 IMAGE_ENVIRONMENT = {"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 # Under the pipeline root: every artifact the harness's runs produced, one JSON per line.
 ARTIFACT_STORE = "local_harness_artifacts.jsonl"
+# Open-source Kubeflow Pipelines: its default pipeline root on a standard install, the
+# pod's directories its launcher uses, and where it looks for the executor output.
+DEFAULT_OPEN_SOURCE_ROOT = "minio://mlpipeline/v2/artifacts"
+POD_DIRECTORIES = ("minio", "gcs", "s3", "tmp/kfp_outputs", "tmp/kfp/outputs")
+OUTPUT_METADATA_FILE = "tmp/kfp_outputs/output_metadata.json"
 # {{$.inputs.artifacts['input'].metadata['current_model_id']}} in a resolver's filter.
 INPUT_METADATA = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}")
 
@@ -118,7 +138,8 @@ def schema_title(artifact_type: dict) -> str:
 
 
 class LocalRun:
-    """One run of a compiled pipeline job: its tasks' results, as each task finishes."""
+    """One run of a compiled pipeline job, with Vertex AI's executor inputs: its tasks'
+    results, as each task finishes."""
 
     def __init__(self, job: dict, pipeline_root: str, python: str):
         self.job = job
@@ -129,6 +150,11 @@ class LocalRun:
         self.python = python
         self.results: dict[str, TaskResult] = {}
         self.store_path = os.path.join(self.pipeline_root, ARTIFACT_STORE)
+
+    @property
+    def run_dir(self) -> str:
+        """Where the run's task directories and logs are, on this machine."""
+        return os.path.join(self.pipeline_root, self.run_id)
 
     def run_task(self, name: str, task: dict) -> tuple[dict, dict, str]:
         """Output artifacts, output parameters and a note for the task's line."""
@@ -149,22 +175,15 @@ class LocalRun:
         else:
             raise NotImplementedError(f"{name}: executor {sorted(executor)} is not supported")
         if "resolver" not in executor:  # a resolver's artifacts are already in the store
-            self.remember(artifacts)
+            artifacts = self.remember(artifacts)
         return artifacts, parameters, note
 
     def run_container(self, name, task, component, executor) -> tuple[dict, dict]:
         container = executor["container"]
-        task_root = os.path.join(self.pipeline_root, self.run_id, name)
+        task_root = os.path.join(self.run_dir, name)
         outputs = component.get("outputDefinitions", {})
         output_artifacts = {
-            key: [
-                {
-                    "name": f"{self.run_id}/{name}/{key}",
-                    "type": definition["artifactType"],
-                    "uri": os.path.join(task_root, key),
-                    "metadata": {},
-                }
-            ]
+            key: [self.output_artifact(name, key, definition["artifactType"])]
             for key, definition in outputs.get("artifacts", {}).items()
         }
         parameter_values = self.input_parameters(task, component)
@@ -189,6 +208,37 @@ class LocalRun:
         }
         if not container.get("command"):
             raise NotImplementedError(f"{name}: no command; the image's ENTRYPOINT is not known")
+        os.makedirs(os.path.join(task_root, "parameters"), exist_ok=True)
+        log_path = os.path.join(task_root, "log.txt")
+        environment = {
+            **os.environ,
+            **IMAGE_ENVIRONMENT,
+            **{variable["name"]: variable["value"] for variable in container.get("env", [])},
+        }
+        with open(log_path, "w") as log:
+            # In its own directory, not the repository's: as in the image, the project must
+            # import because it is installed, not because it is in the working directory.
+            finished = subprocess.run(
+                self.command(name, container, executor_input),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                cwd=task_root,
+            )
+        if finished.returncode:
+            raise TaskFailed(f"exit status {finished.returncode}", log_path)
+        return self.reported_outputs(executor_input, output_artifacts)
+
+    def output_artifact(self, task_name: str, key: str, artifact_type: dict) -> dict:
+        return {
+            "name": f"{self.run_id}/{task_name}/{key}",
+            "type": artifact_type,
+            "uri": os.path.join(self.run_dir, task_name, key),
+            "metadata": {},
+        }
+
+    def command(self, name: str, container: dict, executor_input: dict) -> list[str]:
+        """The container's command and args, placeholders filled in, run with our Python."""
         command = placeholder_utils.replace_placeholders(
             container["command"] + container.get("args", []),
             executor_input,
@@ -199,22 +249,7 @@ class LocalRun:
         )
         if command[0] in ("python", "python3"):
             command[0] = self.python  # the image's python is its environment's; here, ours
-        environment = {
-            **os.environ,
-            **IMAGE_ENVIRONMENT,
-            **{variable["name"]: variable["value"] for variable in container.get("env", [])},
-        }
-        os.makedirs(os.path.join(task_root, "parameters"), exist_ok=True)
-        log_path = os.path.join(task_root, "log.txt")
-        with open(log_path, "w") as log:
-            # In its own directory, not the repository's: as in the image, the project must
-            # import because it is installed, not because it is in the working directory.
-            finished = subprocess.run(
-                command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=task_root
-            )
-        if finished.returncode:
-            raise TaskFailed(f"exit status {finished.returncode}", log_path)
-        return self.reported_outputs(executor_input, output_artifacts)
+        return command
 
     def input_parameters(self, task: dict, component: dict) -> dict:
         values = {}
@@ -304,18 +339,232 @@ class LocalRun:
         }
         return {key: [artifact]}
 
-    def remember(self, artifacts: dict):
-        os.makedirs(self.pipeline_root, exist_ok=True)
+    def remember(self, artifacts: dict) -> dict:
+        """Records the artifacts, as ML Metadata would; returns them as recorded."""
+        os.makedirs(os.path.dirname(self.store_path), exist_ok=True)
         with open(self.store_path, "a") as store:
             for found in artifacts.values():
                 for artifact in found:
                     store.write(json.dumps(artifact) + "\n")
+        return artifacts
 
     def remembered(self) -> list[dict]:
         if not os.path.exists(self.store_path):
             return []
         with open(self.store_path) as store:
             return [json.loads(line) for line in store]
+
+
+class OpenSourceRun(LocalRun):
+    """One run as open-source Kubeflow Pipelines 2.x runs it: its API server's checks, and
+    each task's executor input as its driver and launcher make it (kubeflow/pipelines,
+    backend/src/v2: driver/driver.go, driver/resolve.go, component/launcher_v2.go).
+
+    - Artifacts live in object storage under a remote pipeline root (minio://... by
+      default); `store` is that storage on this machine (minio://B/K is STORE/minio/B/K).
+    - An input artifact has the ML Metadata id as its name, an empty `instanceSchema`,
+      its remote URI, and its metadata as ML Metadata gives it back (plus `display_name`
+      and `store_session_info`; booleans as numbers, lists and structs wrapped).
+    - Every task has the extra `executor-logs` output, which the launcher writes itself.
+    - The launcher downloads each input from the store to its local path in the pod
+      (/minio/B/K) before the command, and uploads each output's local path after it;
+      from the executor output file it reads `parameterValues` and, per output, the first
+      artifact's `uri` and `metadata`.
+    - With `image`, each task runs in that image with podman (no network, the pod's
+      /minio, /gcs, /s3 and /tmp/kfp_outputs as volumes; `mounts` and the paths where the
+      spec's platform part mounts PersistentVolumeClaims are this machine's directories of
+      the same paths); without, as a subprocess whose pod root is a directory.
+    """
+
+    def __init__(self, job, pipeline_root, python, store, image=None, mounts=()):
+        super().__init__(job, pipeline_root or DEFAULT_OPEN_SOURCE_ROOT, python)
+        self.pipeline_root = pipeline_root or DEFAULT_OPEN_SOURCE_ROOT  # remote: kept as is
+        self.store = os.path.abspath(store)
+        self.store_path = os.path.join(self.store, ARTIFACT_STORE)
+        self.image = image
+        # A PVC the spec mounts is this machine's directory of the same path.
+        mounts = [*mounts, *volume_mount_paths(job)]
+        self.mounts = sorted({os.path.abspath(mount) for mount in mounts})
+
+    @property
+    def run_dir(self) -> str:
+        return os.path.join(self.store, "runs", self.run_id)
+
+    def output_artifact(self, task_name, key, artifact_type):
+        # The driver's layout: <root>/<pipeline>/<run id>/<task>/<uuid>/<output key>.
+        uri = "/".join(
+            [
+                self.pipeline_root.rstrip("/"),
+                self.spec["pipelineInfo"]["name"],
+                self.run_id,
+                task_name,
+                uuid.uuid4().hex[:8],
+                key,
+            ]
+        )
+        return {"name": key, "type": artifact_type, "uri": uri, "metadata": {}}
+
+    def run_container(self, name, task, component, executor) -> tuple[dict, dict]:
+        container = executor["container"]
+        task_root = os.path.join(self.run_dir, name)
+        pod = os.path.join(task_root, "pod")  # the pod's own disk: gone after the task
+        pod_root = "/" if self.image else pod  # the same, as the task sees it
+        outputs = component.get("outputDefinitions", {})
+        output_artifacts = {
+            key: [self.output_artifact(name, key, definition["artifactType"])]
+            for key, definition in outputs.get("artifacts", {}).items()
+        }
+        output_artifacts[entrypoint.LOGS_OUTPUT] = [
+            self.output_artifact(name, entrypoint.LOGS_OUTPUT, {"schemaTitle": "system.Artifact"})
+        ]
+        inputs = {k: v for k, v in self.input_artifacts(task).items() if v}
+        executor_input = {
+            "inputs": {
+                "parameterValues": self.input_parameters(task, component),
+                "artifacts": {
+                    key: {"artifacts": [self.as_input(key, artifact) for artifact in found]}
+                    for key, found in inputs.items()
+                },
+            },
+            "outputs": {
+                "artifacts": {k: {"artifacts": v} for k, v in output_artifacts.items()},
+                "parameters": {
+                    k: {"outputFile": os.path.join(pod_root, "tmp/kfp/outputs", k)}
+                    for k in outputs.get("parameters", {})
+                },
+                "outputFile": os.path.join(pod_root, OUTPUT_METADATA_FILE),
+            },
+        }
+        for directory in POD_DIRECTORIES:
+            os.makedirs(os.path.join(pod, directory), exist_ok=True)
+        for [artifact] in output_artifacts.values():  # the launcher makes their parents
+            os.makedirs(os.path.dirname(entrypoint.local_path(artifact["uri"], pod)), exist_ok=True)
+        for found in inputs.values():  # the launcher's download
+            for artifact in found:
+                copy_path(self.in_store(artifact["uri"]), entrypoint.local_path(artifact["uri"], pod))
+        for path in [pod, *self.mounts]:
+            make_writable(path)  # the image runs as uid 1000, as pods do
+        log_path = os.path.join(task_root, "log.txt")
+        with open(log_path, "w") as log:
+            finished = subprocess.run(
+                self.pod_command(name, container, executor_input, pod),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **IMAGE_ENVIRONMENT, entrypoint.LOCAL_ROOT_VARIABLE: pod},
+                cwd=pod,
+            )
+        # The launcher tees the command's output into executor-logs itself.
+        [logs] = output_artifacts[entrypoint.LOGS_OUTPUT]
+        copy_path(log_path, entrypoint.local_path(logs["uri"], pod))
+        if finished.returncode:
+            raise TaskFailed(f"exit status {finished.returncode}", log_path)
+        output_file = os.path.join(pod, OUTPUT_METADATA_FILE)
+        reported = {}
+        if os.path.exists(output_file):
+            with open(output_file) as file:
+                reported = json.load(file)
+        artifacts = {}
+        for key, [given] in output_artifacts.items():
+            written = {}
+            if key != entrypoint.LOGS_OUTPUT:  # the launcher ignores what is said of it
+                written = reported.get("artifacts", {}).get(key, {}).get("artifacts", [{}])[0]
+            uri = written.get("uri") or given["uri"]
+            copy_path(entrypoint.local_path(uri, pod), self.in_store(uri))  # the upload
+            artifacts[key] = [{**given, "uri": uri, "metadata": written.get("metadata", {})}]
+        parameters = dict(reported.get("parameterValues", {}))
+        shutil.rmtree(pod, ignore_errors=True)
+        return artifacts, parameters
+
+    def pod_command(self, name, container, executor_input, pod) -> list[str]:
+        command = self.command(name, container, executor_input)
+        if not self.image:
+            return command
+        volumes = [f"{os.path.join(pod, d)}:/{d}" for d in POD_DIRECTORIES]
+        volumes += [f"{mount}:{mount}" for mount in self.mounts]
+        environment = [f"{v['name']}={v['value']}" for v in container.get("env", [])]
+        return [
+            "podman", "run", "--rm", "--network=none",
+            *[f"--volume={volume}" for volume in volumes],
+            *[f"--env={variable}" for variable in environment],
+            f"--entrypoint={container['command'][0]}",
+            self.image,
+            *command[1:],
+        ]  # fmt: skip
+
+    def command(self, name, container, executor_input):
+        command = super().command(name, container, executor_input)
+        if self.image:
+            command[0] = container["command"][0]  # the image's own python
+        return command
+
+    def as_input(self, key: str, artifact: dict) -> dict:
+        """An upstream artifact as the open-source driver hands it to a task."""
+        metadata = {k: from_metadata_store(v) for k, v in artifact["metadata"].items()}
+        metadata.setdefault("display_name", key)
+        metadata.setdefault("store_session_info", json.dumps({"Provider": "minio"}))
+        return {
+            "name": str(artifact["id"]),
+            "type": {"instanceSchema": ""},  # driver.go: "figure out how to get schema"
+            "uri": artifact["uri"],
+            "metadata": metadata,
+        }
+
+    def in_store(self, uri: str) -> str:
+        return entrypoint.local_path(uri, self.store)
+
+    def remember(self, artifacts: dict) -> dict:
+        """Gives each artifact an ML Metadata id, as the launcher records it."""
+        next_id = len(self.remembered()) + 1
+        recorded = {}
+        for key, found in artifacts.items():
+            recorded[key] = []
+            for artifact in found:
+                recorded[key].append({**artifact, "id": next_id})
+                next_id += 1
+        return super().remember(recorded)
+
+
+def check_open_source_spec(spec: dict):
+    """What the open-source API server and compiler refuse before a run starts."""
+    if spec.get("schemaVersion") != "2.1.0":
+        raise ValueError(
+            f"schemaVersion {spec.get('schemaVersion')!r}: KFP only supports schema version "
+            "2.1.0 (compile with kubeflow_runner.py --target kubeflow)."
+        )
+    for label, executor in spec["deploymentSpec"]["executors"].items():
+        if not set(executor) <= {"container", "importer"}:
+            raise ValueError(
+                f"executor(label={label!r}): non-container and non-importer executor not "
+                "implemented (open-source KFP runs no resolver tasks)."
+            )
+
+
+def from_metadata_store(value):
+    """A metadata value after a round trip through ML Metadata, as the driver returns it."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list):
+        return {"list": value}
+    if isinstance(value, dict):
+        return {"struct": value}
+    return value
+
+
+def copy_path(source: str, destination: str):
+    """Copies a file or a directory tree; a missing source copies nothing (as the
+    launcher skips an output that was not written)."""
+    if os.path.isdir(source):
+        shutil.copytree(source, destination, dirs_exist_ok=True)
+    elif os.path.exists(source):
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        shutil.copy2(source, destination)
+
+
+def make_writable(path: str):
+    """Every directory under path writable by the image's user (uid 1000, as in a pod)."""
+    os.makedirs(path, exist_ok=True)
+    for directory, _, _ in os.walk(path):
+        os.chmod(directory, 0o777)
 
 
 def filter_conditions(text: str, inputs: dict) -> list[tuple[str, str]] | None:
@@ -358,14 +607,37 @@ def matches(artifact: dict, field: str, value: str) -> bool:
 
 
 def run_pipeline(
-    spec_path: str, pipeline_root: str | None = None, python: str = sys.executable, report=print
+    spec_path: str,
+    pipeline_root: str | None = None,
+    python: str = sys.executable,
+    report=print,
+    backend: str | None = None,
+    store: str | None = None,
+    image: str | None = None,
+    mounts=(),
 ) -> list[TaskResult]:
-    """Runs every task of the compiled job in dependency order; stops at the first failure."""
+    """Runs every task of the compiled job in dependency order; stops at the first failure.
+
+    backend "kubeflow" (the default for a .yaml spec) runs it as open-source KFP would,
+    with its object storage in `store` and, with `image`, every task in that image;
+    "vertex" (the default for .json) as Vertex AI would, under a local pipeline root.
+    """
     job = load_job(spec_path)
-    pipeline_root = pipeline_root or job["runtimeConfig"].get("gcsOutputDirectory", "")
-    if not pipeline_root or "://" in pipeline_root:
-        raise ValueError(f"No local pipeline root in {spec_path}: pass --pipeline-root.")
-    run = LocalRun(job, pipeline_root, python)
+    backend = backend or default_backend(spec_path)
+    if backend == "kubeflow":
+        check_open_source_spec(job["pipelineSpec"])
+        if image and not shutil.which("podman"):
+            raise ValueError(
+                "No podman on this machine: install it (see the README's Kubeflow section) "
+                "or leave out --image to run the tasks as subprocesses."
+            )
+        store = store or os.path.join(os.path.dirname(os.path.abspath(spec_path)), "kfp_store")
+        run = OpenSourceRun(job, pipeline_root, python, store, image, mounts)
+    else:
+        pipeline_root = pipeline_root or job["runtimeConfig"].get("gcsOutputDirectory", "")
+        if not pipeline_root or "://" in pipeline_root:
+            raise ValueError(f"No local pipeline root in {spec_path}: pass --pipeline-root.")
+        run = LocalRun(job, pipeline_root, python)
     tasks = run.spec["root"]["dag"]["tasks"]
     width = max(map(len, tasks))
     failed = False
@@ -384,8 +656,13 @@ def run_pipeline(
             result.seconds = time.monotonic() - started
         run.results[name] = result
         report(f"{name:<{width}}  {result.status:<9} {result.seconds:6.1f} s  {result.note}")
-    report(f"Run {run.run_id}: artifacts and logs in {os.path.join(run.pipeline_root, run.run_id)}")
+    report(f"Run {run.run_id}: logs in {run.run_dir}")
     return list(run.results.values())
+
+
+def default_backend(spec_path: str) -> str:
+    """What kubeflow_runner.py writes: a bare YAML for open-source KFP, a JSON job for Vertex."""
+    return "kubeflow" if spec_path.endswith((".yaml", ".yml")) else "vertex"
 
 
 def load_job(spec_path: str) -> dict:
@@ -393,8 +670,22 @@ def load_job(spec_path: str) -> dict:
     kubeflow_runner.py writes for a --spec ending in .json or .yaml."""
     with open(spec_path) as file:
         if spec_path.endswith((".yaml", ".yml")):
-            return {"pipelineSpec": next(yaml.safe_load_all(file)), "runtimeConfig": {}}
+            spec, *platform = yaml.safe_load_all(file)  # then a platform spec, if any
+            platform_spec = platform[0] if platform else {}
+            return {"pipelineSpec": spec, "runtimeConfig": {}, "platformSpec": platform_spec}
         return json.load(file)
+
+
+def volume_mount_paths(job: dict) -> list[str]:
+    """The paths where the platform spec mounts PersistentVolumeClaims in the tasks."""
+    executors = (
+        job.get("platformSpec", {})
+        .get("platforms", {})
+        .get("kubernetes", {})
+        .get("deploymentSpec", {})
+        .get("executors", {})
+    )
+    return sorted({m["mountPath"] for e in executors.values() for m in e.get("pvcMount", [])})
 
 
 def tail(path: str, lines: int = 30) -> str:
@@ -406,16 +697,48 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("spec", help="the .json or .yaml spec that kubeflow_runner.py wrote")
+    parser.add_argument("spec", help="the .yaml or .json spec that kubeflow_runner.py wrote")
     parser.add_argument(
-        "--pipeline-root", help="a local directory (default: a .json spec's, if it is local)"
+        "--backend",
+        choices=("kubeflow", "vertex"),
+        help="run as open-source KFP (default for .yaml) or Vertex AI (default for .json)",
+    )
+    parser.add_argument(
+        "--pipeline-root",
+        help=f"kubeflow: the remote root ({DEFAULT_OPEN_SOURCE_ROOT}); vertex: a local "
+        "directory (default: the .json spec's, if it is local)",
+    )
+    parser.add_argument(
+        "--store",
+        help="kubeflow: the object storage on this machine (default: kfp_store/ beside the spec)",
+    )
+    parser.add_argument(
+        "--image", help="kubeflow: run every task in this image with podman, as a pod would"
+    )
+    parser.add_argument(
+        "--mount",
+        action="append",
+        default=[],
+        help="kubeflow, with --image: a directory every task mounts at its own path, as a "
+        "volume (the --output-dir, the TFDS --data-dir); repeatable",
     )
     parser.add_argument(
         "--python", default=sys.executable, help="the Python that runs the tasks (default: this)"
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    results = run_pipeline(args.spec, args.pipeline_root, args.python)
+    try:
+        results = run_pipeline(
+            args.spec,
+            args.pipeline_root,
+            args.python,
+            backend=args.backend,
+            store=args.store,
+            image=args.image,
+            mounts=args.mount,
+        )
+    except ValueError as error:
+        raise SystemExit(f"{args.spec}: {error}") from None
     succeeded = sum(result.status == "SUCCEEDED" for result in results)
     print(f"{succeeded} of {len(results)} tasks succeeded in {time.monotonic() - started:.0f} s.")
     if succeeded < len(results):

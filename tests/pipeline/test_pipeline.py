@@ -127,6 +127,8 @@ def test_the_baseline_comes_from_the_serving_dir_where_no_resolver_runs(componen
     assert set(by_id) == (component_ids - {resolver}) | {"LatestPushedModel"}
     finder = by_id["LatestPushedModel"]
     assert finder.exec_properties["serving_model_dir"] == config.serving_model_dir
+    # After the Trainer: a new candidate is a new input, never a cached search.
+    assert finder.inputs["candidate_model"].producer_component_id == "Trainer"
     assert by_id["Evaluator"].inputs["baseline_model"].producer_component_id == (
         "LatestPushedModel"
     )

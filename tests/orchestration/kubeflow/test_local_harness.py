@@ -7,6 +7,7 @@ the real pipeline with kubeflow_runner.py and runs it end to end until a model i
 
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -213,7 +214,9 @@ def test_a_bare_yaml_spec_runs_with_a_pipeline_root_given(tmp_path):
     spec_path = tmp_path / "small.yaml"
     spec_path.write_text(yaml.safe_dump(small_job(tmp_path / "unused")["pipelineSpec"]))
 
-    results = local_harness.run_pipeline(str(spec_path), str(tmp_path / "root"), report=print)
+    results = local_harness.run_pipeline(
+        str(spec_path), str(tmp_path / "root"), report=print, backend="vertex"
+    )
 
     assert {r.status for r in results} == {"SUCCEEDED"}
     assert (tmp_path / "root" / local_harness.ARTIFACT_STORE).is_file()
@@ -235,11 +238,189 @@ def test_a_failing_task_stops_the_run_and_the_exit_status_says_so(tmp_path, caps
     assert " NOT RUN " in lines["evaluate"]
 
 
+# A task of the small open-source spec: as TFX's tasks behind our entrypoint, it finds the
+# launcher's local path of each URI, reads what was downloaded, and reports metadata.
+OPEN_SOURCE_TASK_SCRIPT = """
+import json, os, sys
+from orchestration.kubeflow.entrypoint import LOCAL_ROOT_VARIABLE, local_path
+root = os.environ[LOCAL_ROOT_VARIABLE]
+executor_input = json.loads(sys.argv[1])
+inputs, outputs = executor_input["inputs"], executor_input["outputs"]
+print("the task's own output")
+read = {}
+for key, artifacts in inputs.get("artifacts", {}).items():
+    with open(os.path.join(local_path(artifacts["artifacts"][0]["uri"], root), "data")) as file:
+        read[key] = file.read()
+reported = {"artifacts": {}}
+for key, artifacts in outputs["artifacts"].items():
+    if key == "executor-logs":
+        continue
+    artifact = artifacts["artifacts"][0]
+    path = local_path(artifact["uri"], root)
+    os.makedirs(path)
+    with open(os.path.join(path, "data"), "w") as file:
+        file.write(f"{key} of {sys.argv[2]}")
+    with open(os.path.join(path, "given.json"), "w") as file:
+        json.dump({"executor_input": executor_input, "read": read}, file)
+    metadata = {"steps": 3, "splits": ["train", "eval"], "ok": True}
+    reported["artifacts"][key] = {"artifacts": [{"uri": artifact["uri"], "metadata": metadata}]}
+with open(outputs["outputFile"], "w") as file:
+    json.dump(reported, file)
+"""
+
+
+def small_open_source_spec(resolver=False):
+    """train -> evaluate in schema 2.1.0, as kubeflow_runner.py --target kubeflow writes."""
+    container = {
+        "command": ["python", "-c", OPEN_SOURCE_TASK_SCRIPT],
+        "args": ["{{$}}", "{{$.inputs.parameters['greeting']}}"],
+        "image": "x",
+    }
+    spec = {
+        "schemaVersion": "2.1.0",
+        "pipelineInfo": {"name": "small"},
+        "components": {
+            "train": {
+                "executorLabel": "train",
+                "inputDefinitions": {"parameters": {"greeting": {"parameterType": "STRING"}}},
+                "outputDefinitions": {
+                    "artifacts": {"model": {"artifactType": artifact_type("tfx.Model")}}
+                },
+            },
+            "evaluate": {
+                "executorLabel": "evaluate",
+                "inputDefinitions": {
+                    "artifacts": {"model": {"artifactType": artifact_type("tfx.Model")}},
+                    "parameters": {"greeting": {"parameterType": "STRING"}},
+                },
+                "outputDefinitions": {
+                    "artifacts": {"blessing": {"artifactType": artifact_type("tfx.ModelBlessing")}}
+                },
+            },
+        },
+        "deploymentSpec": {"executors": {"train": {"container": container},
+                                         "evaluate": {"container": container}}},
+        "root": {
+            "dag": {
+                "tasks": {
+                    "train": {
+                        "componentRef": {"name": "train"},
+                        "inputs": {
+                            "parameters": {"greeting": {"runtimeValue": {"constant": "hi"}}}
+                        },
+                    },
+                    "evaluate": {
+                        "componentRef": {"name": "evaluate"},
+                        "dependentTasks": ["train"],
+                        "inputs": {
+                            "artifacts": {"model": from_task("train", "model")},
+                            "parameters": {"greeting": {"runtimeValue": {"constant": "ev"}}},
+                        },
+                    },
+                }
+            }
+        },
+    }  # fmt: skip
+    if resolver:
+        spec["deploymentSpec"]["executors"]["evaluate"] = {
+            "resolver": {"outputArtifactQueries": {}}
+        }
+    return spec
+
+
+def test_open_source_mode_gives_tasks_what_its_driver_and_launcher_give(tmp_path):
+    spec_path = tmp_path / "small.yaml"
+    spec_path.write_text(yaml.safe_dump(small_open_source_spec()))
+    store = tmp_path / "store"
+
+    results = {r.name: r for r in local_harness.run_pipeline(str(spec_path), store=str(store))}
+
+    assert [r.status for r in results.values()] == ["SUCCEEDED", "SUCCEEDED"]
+    [model] = results["train"].artifacts["model"]
+    run_id = model["uri"].split("/")[6]
+    # The driver's layout under the default root: <root>/<pipeline>/<run>/<task>/<uuid>/<key>.
+    assert re.fullmatch(
+        rf"minio://mlpipeline/v2/artifacts/small/{run_id}/train/[0-9a-f]{{8}}/model", model["uri"]
+    )
+    # Uploaded to the store; the pod's disk is gone.
+    uploaded = store / "minio" / model["uri"].removeprefix("minio://")
+    assert (uploaded / "data").read_text() == "model of hi"
+    assert not (store / "runs" / run_id / "train" / "pod").exists()
+    # The launcher's own executor-logs output holds what the command printed.
+    [logs] = results["train"].artifacts["executor-logs"]
+    assert "the task's own output" in (store / "minio" / logs["uri"][8:]).read_text()
+
+    evaluate = json.loads(
+        (store / "minio" / results["evaluate"].artifacts["blessing"][0]["uri"][8:] / "given.json")
+        .read_text()
+    )
+    [given_model] = evaluate["executor_input"]["inputs"]["artifacts"]["model"]["artifacts"]
+    assert given_model["name"] == str(model["id"]) and given_model["name"].isdigit()
+    assert given_model["type"] == {"instanceSchema": ""}
+    assert given_model["uri"] == model["uri"]
+    # Metadata as ML Metadata gives it back: a boolean as a number, a list wrapped.
+    assert given_model["metadata"] == {
+        "steps": 3,
+        "splits": {"list": ["train", "eval"]},
+        "ok": 1,
+        "display_name": "model",
+        "store_session_info": '{"Provider": "minio"}',
+    }
+    assert evaluate["read"] == {"model": "model of hi"}  # downloaded before the command
+    outputs = evaluate["executor_input"]["outputs"]
+    assert outputs["artifacts"]["executor-logs"]["artifacts"][0]["type"] == {
+        "schemaTitle": "system.Artifact"
+    }
+    assert outputs["outputFile"].endswith("/pod/tmp/kfp_outputs/output_metadata.json")
+    assert evaluate["executor_input"]["inputs"]["parameterValues"] == {"greeting": "ev"}
+
+
+def test_the_volumes_a_spec_mounts_are_the_harness_mounts(tmp_path):
+    spec_path = tmp_path / "small.yaml"
+    platform = {
+        "platforms": {
+            "kubernetes": {
+                "deploymentSpec": {
+                    "executors": {
+                        "train": {"pvcMount": [{"constant": "pets", "mountPath": "/mnt/pets"}]},
+                        "evaluate": {"pvcMount": [{"constant": "pets", "mountPath": "/mnt/pets"}]},
+                    }
+                }
+            }
+        }
+    }
+    spec_path.write_text(yaml.safe_dump_all([small_open_source_spec(), platform]))
+
+    job = local_harness.load_job(str(spec_path))
+
+    assert job["pipelineSpec"]["pipelineInfo"]["name"] == "small"
+    assert local_harness.volume_mount_paths(job) == ["/mnt/pets"]
+    run = local_harness.OpenSourceRun(job, None, "python", str(tmp_path), mounts=["/data"])
+    assert run.mounts == ["/data", "/mnt/pets"]
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (small_open_source_spec(resolver=True), "non-container and non-importer executor"),
+        ({**small_open_source_spec(), "schemaVersion": "2.0.0"}, "only supports schema version"),
+    ],
+)
+def test_open_source_mode_refuses_what_its_api_server_refuses(tmp_path, spec, message):
+    spec_path = tmp_path / "small.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SystemExit, match=message):
+        local_harness.main([str(spec_path), "--store", str(tmp_path / "store")])
+    assert not (tmp_path / "store").exists()
+
+
 @pytest.mark.slow
 def test_compiled_pipeline_runs_end_to_end_and_pushes_a_model(tmp_path):
     spec_path = tmp_path / "pipeline.json"
     kubeflow_runner.main(
         [
+            "--target",
+            "vertex",
             "--output-dir",
             str(tmp_path / "outputs"),
             "--image",
