@@ -11,7 +11,7 @@ It runs `python local_runner.py` as a user does, in a fresh output directory
   driver, executor and publisher);
 - the orchestration overhead: wall time minus the components' time. It is split into the
   time before the first component (interpreter start, imports, config checks, compiling
-  the pipeline and building the module wheels), between components, and after the last
+  the pipeline), between components, and after the last
   (reading the results back for the summary);
 - the resident memory of the runner and all its child processes, sampled every 0.5 s:
   the peak of the run and the peak inside each component.

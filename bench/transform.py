@@ -40,7 +40,7 @@ How. The Transform executor (tfx.components.transform.executor.Executor) is cons
 and Do() called in this process, as the orchestrator does, on the Examples and Schema
 artifacts of the newest pipeline run in --output-dir (default outputs/, found through ML
 Metadata, only read), with the pipeline's exec properties and beam_pipeline_args
-(module_file passed as is, as local_runner.py's run_with_ir path delivers it). Its
+(preprocessing_fn named by its import path, as create_pipeline() gives it). Its
 outputs go to bench/outputs/transform/runs/<row>/, never into outputs/. A Transform's
 time is its executor's construction + Do(), fixed costs included (TFX's sdist of itself,
 tracing, building and running the Beam graph, writing the SavedModel). The machine is

@@ -75,9 +75,7 @@ def test_the_open_source_spec_follows_the_backends_rules(open_source_spec, compo
     assert "constantValue" not in set(keys_anywhere(spec))
     # No resolver: the baseline comes from the serving directory, and is never cached.
     tasks = spec["root"]["dag"]["tasks"]
-    assert set(tasks) == (component_ids - {"latest_blessed_model_resolver"}) | {
-        "LatestPushedModel"
-    }
+    assert set(tasks) == (component_ids - {"latest_blessed_model_resolver"}) | {"LatestPushedModel"}
     assert tasks["LatestPushedModel"]["cachingOptions"] == {"enableCache": False}
     assert tasks["Trainer"]["cachingOptions"] == {"enableCache": True}
     assert tasks["Evaluator"]["inputs"]["artifacts"]["baseline_model"] == {
@@ -130,9 +128,7 @@ def test_a_pvc_is_mounted_in_every_task_by_a_platform_spec(tmp_path):
         }, label
 
 
-def test_the_vertex_job_keeps_tfxs_resolver_entrypoint_and_resource_fields(
-    tmp_path, component_ids
-):
+def test_the_vertex_job_keeps_tfxs_resolver_entrypoint_and_resource_fields(tmp_path, component_ids):
     job = compile_spec(
         tmp_path, "--cpu", "500m", "--memory", "8Gi", "--gpus", "2", "--gpu-type",
         "NVIDIA_TESLA_T4", target="vertex",

@@ -21,8 +21,11 @@ def newest_complete_version(serving_model_dir: str) -> str | None:
     if not fileio.isdir(serving_model_dir):
         return None
     versions = sorted(
-        (int(name.rstrip("/")) for name in fileio.listdir(serving_model_dir)
-         if name.rstrip("/").isdigit()),
+        (
+            int(name.rstrip("/"))
+            for name in fileio.listdir(serving_model_dir)
+            if name.rstrip("/").isdigit()
+        ),
         reverse=True,
     )
     for version in versions:
@@ -39,12 +42,14 @@ class Executor(base_executor.BaseExecutor):
         version_dir = newest_complete_version(serving_model_dir)
         record = {"serving_model_dir": serving_model_dir, "found": version_dir is not None}
         if version_dir is None:
-            logging.info("No pushed model in %s yet: the Evaluator has no baseline.",
-                         serving_model_dir)
+            logging.info(
+                "No pushed model in %s yet: the Evaluator has no baseline.", serving_model_dir
+            )
         else:
             io_utils.copy_dir(version_dir, path_utils.serving_model_dir(model.uri))
-            record.update(pushed_version=os.path.basename(version_dir),
-                          pushed_model_dir=version_dir)
+            record.update(
+                pushed_version=os.path.basename(version_dir), pushed_model_dir=version_dir
+            )
             model.set_string_custom_property("pushed_version", record["pushed_version"])
             model.set_string_custom_property("pushed_model_dir", version_dir)
             logging.info("Baseline: the pushed model %s.", version_dir)

@@ -441,7 +441,9 @@ class OpenSourceRun(LocalRun):
             os.makedirs(os.path.dirname(entrypoint.local_path(artifact["uri"], pod)), exist_ok=True)
         for found in inputs.values():  # the launcher's download
             for artifact in found:
-                copy_path(self.in_store(artifact["uri"]), entrypoint.local_path(artifact["uri"], pod))
+                copy_path(
+                    self.in_store(artifact["uri"]), entrypoint.local_path(artifact["uri"], pod)
+                )
         for path in [pod, *self.mounts]:
             make_writable(path)  # the image runs as uid 1000, as pods do
         log_path = os.path.join(task_root, "log.txt")

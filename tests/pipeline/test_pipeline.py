@@ -110,7 +110,9 @@ def test_an_edit_to_the_module_files_changes_transform_and_trainer_configs(tmp_p
     def custom_configs():
         pipeline = create_pipeline(configs.PipelineConfig(output_dir="/tmp/unused"))
         by_id = {component.id: component for component in pipeline.components}
-        return {name: by_id[name].exec_properties["custom_config"] for name in ("Transform", "Trainer")}
+        return {
+            name: by_id[name].exec_properties["custom_config"] for name in ("Transform", "Trainer")
+        }
 
     before = custom_configs()
     assert custom_configs() == before  # the same code: the cache holds

@@ -86,9 +86,7 @@ def test_settings_checks_read_no_data_and_no_files(tmp_path):
     builder, no weights file is looked at (they may exist only inside the cluster)."""
     config = configs.PipelineConfig(
         data=configs.OxfordFolderSource(root=str(tmp_path / "only-in-the-pod")),
-        training=dataclasses.replace(
-            configs.TrainingConfig(), encoder_weights="/image/weights.h5"
-        ),
+        training=dataclasses.replace(configs.TrainingConfig(), encoder_weights="/image/weights.h5"),
     )
     preflight.check_settings(config)  # passes: nothing on this machine is read
     with pytest.raises(preflight.ConfigError, match="multiple of 32"):

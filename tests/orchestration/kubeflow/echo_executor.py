@@ -29,6 +29,4 @@ class Executor(base_executor.BaseExecutor):
                 with open(os.path.join(artifact.uri, "seen.json"), "w") as file:
                     json.dump(seen, file)
                 # What the Evaluator does: record an input's URI in an output's properties.
-                artifact.set_string_custom_property(
-                    "examples_uri", input_dict["examples"][0].uri
-                )
+                artifact.set_string_custom_property("examples_uri", input_dict["examples"][0].uri)

@@ -10,7 +10,9 @@ import pytest
 from orchestration.kubeflow import entrypoint
 
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-EXAMPLES_SCHEMA = "title: tfx.Examples\ntype: object\nproperties:\n  split_names:\n    type: string\n"
+EXAMPLES_SCHEMA = (
+    "title: tfx.Examples\ntype: object\nproperties:\n  split_names:\n    type: string\n"
+)
 MODEL_SCHEMA = "title: tfx.Model\ntype: object\n"
 
 

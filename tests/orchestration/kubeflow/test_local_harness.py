@@ -351,8 +351,9 @@ def test_open_source_mode_gives_tasks_what_its_driver_and_launcher_give(tmp_path
     assert "the task's own output" in (store / "minio" / logs["uri"][8:]).read_text()
 
     evaluate = json.loads(
-        (store / "minio" / results["evaluate"].artifacts["blessing"][0]["uri"][8:] / "given.json")
-        .read_text()
+        (
+            store / "minio" / results["evaluate"].artifacts["blessing"][0]["uri"][8:] / "given.json"
+        ).read_text()
     )
     [given_model] = evaluate["executor_input"]["inputs"]["artifacts"]["model"]["artifacts"]
     assert given_model["name"] == str(model["id"]) and given_model["name"].isdigit()
