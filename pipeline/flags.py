@@ -19,9 +19,11 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
     data = parser.add_argument_group("data source (one of --dataset, --oxford-dir, --image-dir)")
     data.add_argument(
         "--dataset",
-        default=default_dataset,
-        help=f"a preset ({', '.join(sorted(configs.DATASETS))}) or any TFDS dataset name",
+        help=f"a preset ({', '.join(sorted(configs.DATASETS))}) or any TFDS dataset name "
+        f"(default: {default_dataset})",
     )
+    # Unset --dataset means this runner's default, unless a folder is the source.
+    parser.set_defaults(default_dataset=default_dataset)
     data.add_argument("--data-dir", help="TFDS data_dir (default: TFDS's, ~/tensorflow_datasets)")
     data.add_argument("--train-split", help="TFDS split expression for training")
     data.add_argument("--eval-split", help="TFDS split expression for evaluation")
@@ -104,10 +106,35 @@ def config_from_args(args, output_dir: str) -> configs.PipelineConfig:
     )
 
 
+# Flags that only mean something for one kind of source: given with another, they would be
+# ignored without a word.
+TFDS_FLAGS = ("dataset", "data_dir", "train_split", "eval_split", "image_key", "mask_key")
+FOLDER_FLAGS = ("eval_fraction",)
+
+
 def data_source_from_args(args) -> configs.DataSource:
-    folder_options = {"eval_fraction": args.eval_fraction} if args.eval_fraction else {}
     if args.oxford_dir and args.image_dir:
         raise FlagError("Pass --oxford-dir or --image-dir, not both.")
+    folder = "--oxford-dir" if args.oxford_dir else "--image-dir" if args.image_dir else None
+    given = [name for name in TFDS_FLAGS if getattr(args, name) is not None]
+    if folder and given:
+        raise FlagError(
+            f"{flag_name(given[0])} is for a TFDS dataset, and {folder} makes a folder the "
+            f"source: pass one or the other."
+        )
+    wrong = [name for name in FOLDER_FLAGS if getattr(args, name) is not None]
+    if not folder and not args.mask_dir and wrong:
+        raise FlagError(f"{flag_name(wrong[0])} is for --oxford-dir or --image-dir sources.")
+    if args.oxford_dir and (args.mask_values or args.mask_palette):
+        raise FlagError(
+            "--oxford-dir reads Oxford trimaps, whose values are fixed (1 = pet, 2 = "
+            "background, 3 = border): drop --mask-values / --mask-palette, or use --image-dir."
+        )
+    if not folder and args.mask_palette:
+        raise FlagError("--mask-palette is for colour masks in a folder (--image-dir).")
+    folder_options = {}
+    if args.eval_fraction is not None:
+        folder_options["eval_fraction"] = args.eval_fraction
     if args.oxford_dir:
         return configs.OxfordFolderSource(root=absolute(args.oxford_dir), **folder_options)
     if args.image_dir or args.mask_dir:
@@ -125,7 +152,8 @@ def data_source_from_args(args) -> configs.DataSource:
             mask_palette=args.mask_palette,
             **folder_options,
         )
-    source = configs.DATASETS.get(args.dataset) or configs.TFDSSource(dataset=args.dataset)
+    dataset = args.dataset or args.default_dataset
+    source = configs.DATASETS.get(dataset) or configs.TFDSSource(dataset=dataset)
     overrides = {
         "data_dir": absolute(args.data_dir) if args.data_dir else None,
         "train_split": args.train_split,
@@ -135,6 +163,10 @@ def data_source_from_args(args) -> configs.DataSource:
         "mask_values": args.mask_values,
     }
     return dataclasses.replace(source, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def flag_name(attribute: str) -> str:
+    return "--" + attribute.replace("_", "-")
 
 
 def absolute(path: str) -> str:

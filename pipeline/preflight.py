@@ -45,6 +45,7 @@ def check_settings(config: configs.PipelineConfig):
         convention = configs.mask_convention(config)  # a bad class_mode or mask declaration
         _check_training(config.training)
         _check_blessing_metric(config.evaluation, convention)
+        _check_eval_fraction(config.data)
     except (image_files.SourceError, ValueError) as error:
         raise ConfigError(str(error)) from None
 
@@ -104,6 +105,15 @@ def _check_training(training: configs.TrainingConfig):
     if training.train_steps is not None and training.train_steps < 1:
         raise ConfigError(
             f"train_steps={training.train_steps}; it must be 1 or more (or unset: whole epochs)."
+        )
+
+
+def _check_eval_fraction(source: configs.DataSource):
+    fraction = getattr(source, "eval_fraction", None)  # folder sources only
+    if fraction is not None and not 0 < fraction < 1:
+        raise ConfigError(
+            f"eval_fraction={fraction}: the share of the folder's pairs held out for the "
+            "Evaluator must be between 0 and 1 (--eval-fraction 0.1 holds out 10 %)."
         )
 
 

@@ -39,11 +39,23 @@ def test_flags_choose_the_data_source():
         (["--oxford-dir", "/x", "--image-dir", "/y"], "not both"),
         (["--image-dir", "/y"], "go together"),
         (["--image-dir", "/y", "--mask-dir", "/z"], "Say what the masks' pixels mean"),
+        # Flags of another kind of source would be ignored without a word.
+        (["--oxford-dir", "/x", "--dataset", "nope"], "--dataset is for a TFDS dataset, and "),
+        (["--image-dir", "/y", "--mask-dir", "/z", "--train-split", "t"], "--train-split is"),
+        (["--oxford-dir", "/x", "--data-dir", "/d"], "--data-dir is for a TFDS dataset"),
+        (["--dataset", "oxford_iiit_pet", "--eval-fraction", "0.2"], "--eval-fraction is for"),
+        (["--oxford-dir", "/x", "--mask-values", "pet=1"], "whose values are fixed"),
+        (["--mask-palette", "pet=#ff0000"], "--mask-palette is for colour masks"),
+        # Out of range, or 0, which used to become the default 0.1.
+        (["--oxford-dir", "/x", "--eval-fraction", "0"], "eval_fraction=0.0: .* between 0 and 1"),
+        (["--oxford-dir", "/x", "--eval-fraction", "1.5"], "eval_fraction=1.5"),
     ],
 )
-def test_contradictory_flags_are_refused(argv, message):
-    with pytest.raises(SystemExit, match=message):
-        local_runner.main(argv)
+def test_contradictory_flags_are_refused(tmp_path, argv, message):
+    with pytest.raises(SystemExit, match=message) as error:
+        local_runner.main(argv + ["--output-dir", str(tmp_path / "outputs")])
+    assert str(error.value).startswith("Configuration error: ")
+    assert not (tmp_path / "outputs").exists()
 
 
 def test_a_bad_folder_stops_before_any_output_is_written(tmp_path):
