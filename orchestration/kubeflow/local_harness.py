@@ -292,16 +292,8 @@ class LocalRun:
     @staticmethod
     def reported_outputs(executor_input: dict, output_artifacts: dict) -> tuple[dict, dict]:
         """Outputs as the executor reported them (TFX adds metadata), else as they were given."""
-        output_file = executor_input["outputs"]["outputFile"]
-        reported = {}
-        if os.path.exists(output_file):
-            with open(output_file) as file:
-                reported = json.load(file)
-        artifacts = {}
-        for key, [given] in output_artifacts.items():
-            written = reported.get("artifacts", {}).get(key, {}).get("artifacts", [{}])[0]
-            uri = written.get("uri") or given["uri"]
-            artifacts[key] = [{**given, "uri": uri, "metadata": written.get("metadata", {})}]
+        reported = read_executor_output(executor_input["outputs"]["outputFile"])
+        artifacts = as_reported(reported, output_artifacts)
         parameters = dict(reported.get("parameterValues", {}))
         for key, spec in executor_input["outputs"]["parameters"].items():
             if key not in parameters and os.path.exists(spec["outputFile"]):
@@ -460,19 +452,11 @@ class OpenSourceRun(LocalRun):
         copy_path(log_path, entrypoint.local_path(logs["uri"], pod))
         if finished.returncode:
             raise TaskFailed(f"exit status {finished.returncode}", log_path)
-        output_file = os.path.join(pod, OUTPUT_METADATA_FILE)
-        reported = {}
-        if os.path.exists(output_file):
-            with open(output_file) as file:
-                reported = json.load(file)
-        artifacts = {}
-        for key, [given] in output_artifacts.items():
-            written = {}
-            if key != entrypoint.LOGS_OUTPUT:  # the launcher ignores what is said of it
-                written = reported.get("artifacts", {}).get(key, {}).get("artifacts", [{}])[0]
-            uri = written.get("uri") or given["uri"]
-            copy_path(entrypoint.local_path(uri, pod), self.in_store(uri))  # the upload
-            artifacts[key] = [{**given, "uri": uri, "metadata": written.get("metadata", {})}]
+        reported = read_executor_output(os.path.join(pod, OUTPUT_METADATA_FILE))
+        # The launcher ignores what the executor says of executor-logs.
+        artifacts = as_reported(reported, output_artifacts, ignored=(entrypoint.LOGS_OUTPUT,))
+        for [artifact] in artifacts.values():  # the upload
+            copy_path(entrypoint.local_path(artifact["uri"], pod), self.in_store(artifact["uri"]))
         parameters = dict(reported.get("parameterValues", {}))
         shutil.rmtree(pod, ignore_errors=True)
         return artifacts, parameters
@@ -524,6 +508,27 @@ class OpenSourceRun(LocalRun):
                 recorded[key].append({**artifact, "id": next_id})
                 next_id += 1
         return super().remember(recorded)
+
+
+def read_executor_output(path: str) -> dict:
+    """The executor output file; none written is an empty output, as launchers take it."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as file:
+        return json.load(file)
+
+
+def as_reported(reported: dict, output_artifacts: dict, ignored=()) -> dict:
+    """The output artifacts with what the executor reported of each: the first artifact's
+    URI (if it gave one) and metadata, as KFP's launchers read them back."""
+    artifacts = {}
+    for key, [given] in output_artifacts.items():
+        written = {}
+        if key not in ignored:
+            written = reported.get("artifacts", {}).get(key, {}).get("artifacts", [{}])[0]
+        uri = written.get("uri") or given["uri"]
+        artifacts[key] = [{**given, "uri": uri, "metadata": written.get("metadata", {})}]
+    return artifacts
 
 
 def check_open_source_spec(spec: dict):
