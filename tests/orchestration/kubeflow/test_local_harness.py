@@ -1,8 +1,8 @@
 """The local harness runs a compiled KFP v2 spec as a Kubeflow cluster would.
 
 A small hand-written spec checks the mechanics in seconds: the executor input each task
-gets, placeholders, resolvers across runs, an importer, failures. The slow test compiles
-the real pipeline with kubeflow_runner.py and runs it end to end until a model is pushed.
+gets, placeholders, resolvers across runs, an importer, failures. The slow tests
+(test_compiled_pipeline_runs.py) compile the real pipeline and run it end to end.
 """
 
 import json
@@ -12,7 +12,6 @@ import re
 import pytest
 import yaml
 
-import kubeflow_runner
 from orchestration.kubeflow import local_harness
 
 # A task of the small spec: saves what it was given beside each output, and reports its
@@ -413,55 +412,3 @@ def test_open_source_mode_refuses_what_its_api_server_refuses(tmp_path, spec, me
     with pytest.raises(SystemExit, match=message):
         local_harness.main([str(spec_path), "--store", str(tmp_path / "store")])
     assert not (tmp_path / "store").exists()
-
-
-@pytest.mark.slow
-def test_compiled_pipeline_runs_end_to_end_and_pushes_a_model(tmp_path):
-    spec_path = tmp_path / "pipeline.json"
-    kubeflow_runner.main(
-        [
-            "--target",
-            "vertex",
-            "--output-dir",
-            str(tmp_path / "outputs"),
-            "--image",
-            "unused-by-the-harness",
-            "--spec",
-            str(spec_path),
-            "--dataset",
-            "synthetic_pets_tiny",
-            "--data-dir",
-            str(tmp_path / "tfds"),
-            "--image-size",
-            "64",
-            "--epochs",
-            "1",
-            "--train-steps",
-            "3",
-            "--encoder-weights",
-            "none",
-            # Three steps make a poor model: bless anything.
-            "--blessing-min",
-            "0",
-        ]
-    )
-    tasks = json.loads(spec_path.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
-
-    results = local_harness.run_pipeline(str(spec_path))
-
-    assert [r.status for r in results] == ["SUCCEEDED"] * len(tasks)
-    position = {result.name: index for index, result in enumerate(results)}
-    assert set(position) == set(tasks)
-    for name, task in tasks.items():
-        for upstream in task.get("dependentTasks", []) + local_harness.producers(task):
-            assert position[upstream] < position[name], (upstream, name)
-    by_name = {result.name: result for result in results}
-    # A first run: no model was blessed before, so the Evaluator had no baseline.
-    assert by_name["latest_blessed_model_resolver-model-resolver"].artifacts == {"model": []}
-    assert by_name["Evaluator"].artifacts["blessing"][0]["metadata"]["blessed"] == 1
-    serving_dir = tmp_path / "outputs" / "serving_model" / "pet-segmentation"
-    [version] = os.listdir(serving_dir)
-    assert (serving_dir / version / "saved_model.pb").is_file()
-    pushed = by_name["Pusher"].artifacts["pushed_model"][0]["metadata"]
-    assert pushed["pushed"] == 1
-    assert pushed["pushed_destination"] == str(serving_dir / version)
