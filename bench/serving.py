@@ -195,7 +195,7 @@ def proposed_decode_one(image_size):
             tf.debugging.assert_positive(tf.strings.length(encoded), message="empty image"),
             tf.debugging.assert_non_negative(height, message="not a JPEG, PNG, GIF or BMP"),
             tf.debugging.assert_less_equal(
-                height * width, tf.constant(trainer.MAX_IMAGE_PIXELS, tf.int64)
+                height * width, tf.constant(features.MAX_IMAGE_PIXELS, tf.int64)
             ),
         ]
         with tf.control_dependencies(checks):

@@ -114,3 +114,9 @@ def trimap_convention(class_mode: str) -> MaskConvention:
     if class_mode not in CLASS_MODES:
         raise ValueError(f"Unknown class_mode {class_mode!r}; use one of {sorted(CLASS_MODES)}.")
     return CLASS_MODES[class_mode]
+
+
+# The largest image the project reads, from files or in a serving request: decoding and
+# segmenting need ~20 bytes of memory per pixel (an 8000x8000 image: 1.2 GB), and a PNG of
+# a few KB can claim 65535x65535 pixels (80 GB). A 48 MP photo passes.
+MAX_IMAGE_PIXELS = 50_000_000

@@ -10,7 +10,7 @@ The exported SavedModel has three signatures:
   schema -> predictions / transformed features, for the Evaluator.
 `serving_default` and `segment_image` refuse bad input with InvalidArgumentError and a
 message (`decode_served_image`): empty bytes, another format, a corrupt or truncated file,
-more than MAX_IMAGE_PIXELS pixels, an empty batch.
+more than features.MAX_IMAGE_PIXELS pixels, an empty batch.
 """
 
 import json
@@ -26,11 +26,6 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.public import tfxio
 
 from models import features, losses, preprocessing, training_metrics, unet
-
-# Serving refuses larger images before decoding them: segment_image needs ~20 bytes of
-# memory per pixel (an 8000x8000 image: 1.2 GB), and a PNG of a few KB can claim
-# 65535x65535 pixels (80 GB), which would take the server down. A 48 MP photo passes.
-MAX_IMAGE_PIXELS = 50_000_000
 
 
 def run_fn(fn_args: tfx.components.FnArgs):
@@ -247,8 +242,8 @@ def decode_served_image(encoded):
         tf.debugging.assert_non_negative(height, message="not a JPEG, PNG, GIF or BMP image"),
         tf.debugging.assert_less_equal(
             height * width,
-            tf.constant(MAX_IMAGE_PIXELS, tf.int64),
-            message=f"image too large to serve: more than {MAX_IMAGE_PIXELS} pixels; "
+            tf.constant(features.MAX_IMAGE_PIXELS, tf.int64),
+            message=f"image too large to serve: more than {features.MAX_IMAGE_PIXELS} pixels; "
             "downscale it first",
         ),
     ]

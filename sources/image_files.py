@@ -14,6 +14,7 @@ import dataclasses
 import io
 import json
 import re
+import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -204,8 +205,12 @@ def _open(path: str, raw: bytes) -> Image.Image:
     if not raw:
         raise BadFile(path, "the file is empty")
     try:
-        image = Image.open(io.BytesIO(raw))
-        image.load()  # Decodes the pixels now: truncated and corrupt files fail here.
+        with warnings.catch_warnings():
+            # PIL warns above its own limit; the size is checked below against ours.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw))  # reads the header only
+        if image.width * image.height <= features.MAX_IMAGE_PIXELS:
+            image.load()  # Decodes the pixels now: truncated and corrupt files fail here.
     except UnidentifiedImageError:
         raise BadFile(path, "not a readable image (unknown or corrupt image format)") from None
     except Image.DecompressionBombError as error:
@@ -214,6 +219,13 @@ def _open(path: str, raw: bytes) -> Image.Image:
         raise BadFile(path, f"image too large to read safely ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise BadFile(path, f"not a readable image ({error})") from None
+    if image.width * image.height > features.MAX_IMAGE_PIXELS:
+        raise BadFile(
+            path,
+            f"{image.width}x{image.height} pixels, over the "
+            f"{features.MAX_IMAGE_PIXELS // 1_000_000} megapixels this project reads and "
+            "serves; downscale it",
+        )
     if image.width < 1 or image.height < 1:
         raise BadFile(path, "the image has no pixels")
     return image

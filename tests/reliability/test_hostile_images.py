@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from models import trainer
+from models import features, trainer
 from tests.reliability.helpers import PROJECT_DIR
 
 # Tests marked slow need a trained, pushed model (`good_run`): a pipeline run, ~4 minutes.
@@ -193,7 +193,7 @@ def test_the_process_survives_and_still_serves(served):
     # The huge images were refused before decoding: without the guard, the 8000 x 8000
     # one alone takes 1.2 GB more (measured), the 65535 x 65535 one 80 GB.
     assert served["max_rss_mb"] < 2000
-    assert str(trainer.MAX_IMAGE_PIXELS) in served["segment_image huge_8000x8000.jpg"]
+    assert str(features.MAX_IMAGE_PIXELS) in served["segment_image huge_8000x8000.jpg"]
 
 
 def run_predict(model_dir, inputs, output_dir):

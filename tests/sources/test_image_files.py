@@ -1,3 +1,6 @@
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -161,3 +164,29 @@ def test_a_decompression_bomb_is_a_bad_file(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     with pytest.raises(BadFile, match="image too large to read safely"):
         read_image(path)
+
+
+def png_header_only(width, height) -> bytes:
+    """A PNG that claims width x height pixels and holds none: what a hostile file does."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    chunk = b"IHDR" + header
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(header))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + struct.pack(">I", 0)
+        + b"IEND"
+        + struct.pack(">I", zlib.crc32(b"IEND"))
+    )
+
+
+def test_an_image_over_the_projects_size_limit_is_one_clear_reason(tmp_path, recwarn):
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_header_only(12000, 9000))  # 108 MP: PIL only warns at this size
+    with pytest.raises(BadFile) as error:
+        read_image(str(path))
+    assert error.value.reason == (
+        "12000x9000 pixels, over the 50 megapixels this project reads and serves; downscale it"
+    )
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
