@@ -32,8 +32,8 @@ import inference
 from evaluation import visualize
 from evaluation.metrics import SetMetrics
 from inference.model import DEFAULT_MODEL_DIR, load_model
-from inference.predict import describe_skipped
-from pipeline import configs
+from inference.predict import MIN_FREE_MB, describe_skipped
+from pipeline import configs, preflight
 from sources import image_folder, oxford_layout
 from sources.image_files import (
     BadFile,
@@ -83,10 +83,12 @@ def main(argv=None) -> int:
     inference.setup_logging()
     try:
         discovery, source = find_data(args)  # before loading the model: fails faster
+        # And before any scoring: metrics must have somewhere to go.
+        preflight.check_output_dir(args.output, flag="--output", min_free_mb=MIN_FREE_MB)
         model = load_model(args.model)
         mask_format = choose_mask_format(args, source["layout"], model)
         to_model_ids = class_mapping(mask_format, model)
-    except ValueError as error:  # SourceError, ModelError, mask format syntax
+    except ValueError as error:  # SourceError, ModelError, ConfigError, mask format syntax
         print(f"error: {error}", file=sys.stderr)
         return 1
     pairs = discovery.pairs[: args.limit]
@@ -108,18 +110,24 @@ def main(argv=None) -> int:
         **metrics.result(),
         "per_image_mean_dice": metrics.per_image,
     }
-    os.makedirs(args.output, exist_ok=True)
     metrics_path = os.path.join(args.output, "metrics.json")
-    with open(metrics_path, "w") as metrics_file:
-        json.dump(report, metrics_file, indent=2, allow_nan=False)
-
     limited = ""
     if args.limit is not None and args.limit < len(discovery.pairs):
         limited = f" (the first {args.limit} of {len(discovery.pairs)}: --limit)"
     print(f"Evaluated {len(metrics.per_image)} pairs{limited}, skipped {len(problems)}.")
     for line in describe_skipped(problems, more=f" (all in {metrics_path})"):
         print(line)
-    print(format_table(report))
+    print(format_table(report))  # first: the figures are on screen whatever happens next
+    try:
+        with open(metrics_path, "w") as metrics_file:
+            json.dump(report, metrics_file, indent=2, allow_nan=False)
+    except OSError as error:
+        print(
+            f"error: cannot write {metrics_path} ({error.strerror or error}); the metrics are "
+            "above.",
+            file=sys.stderr,
+        )
+        return 1
     print(f"Metrics: {metrics_path}")
     if worst:
         worst_path = os.path.join(args.output, "worst.png")
@@ -139,6 +147,8 @@ def find_data(args):
     if layout is None:
         if args.images or args.masks:
             layout = "folder"
+        elif args.data and not os.path.isdir(args.data):
+            raise SourceError(f"--data {args.data} does not exist (or is not a folder).")
         elif args.data and _looks_like_oxford(args.data):
             layout = "oxford"
         elif args.data:

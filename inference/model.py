@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf import message
 
 from models import features
 from pipeline import configs
@@ -97,7 +98,16 @@ def resolve_model_dir(path: str) -> str:
 def load_model(path: str = DEFAULT_MODEL_DIR) -> PushedModel:
     """Loads the SavedModel at `path` (a version or its parent) and its class metadata."""
     version_dir = resolve_model_dir(path)
-    saved_model = tf.saved_model.load(version_dir)
+    try:
+        saved_model = tf.saved_model.load(version_dir)
+    except (OSError, ValueError, tf.errors.OpError, message.DecodeError) as error:
+        # A damaged or foreign directory: saved_model.pb that does not parse, variables
+        # missing or cut short.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(
+            f"Cannot load the SavedModel in {version_dir} ({reason}). Pass --model a version "
+            "directory the Pusher wrote, or push the model again."
+        ) from None
     if SIGNATURE not in saved_model.signatures:
         raise ModelError(
             f"The SavedModel in {version_dir} has no {SIGNATURE!r} signature (it has "

@@ -25,11 +25,12 @@ from tqdm import tqdm
 import inference
 from evaluation import visualize
 from inference.model import DEFAULT_MODEL_DIR, ModelError, load_model
-from pipeline import configs
+from pipeline import configs, preflight
 from sources.image_files import BadFile, SourceError, read_image
 from sources.pairs import IMAGE_EXTENSIONS, list_files
 
 DEFAULT_OUTPUT_DIR = os.path.join(configs.DEFAULT_OUTPUT_DIR, "predictions")
+MIN_FREE_MB = 20  # free space the output folder needs before predicting or evaluating
 
 
 def parse_args(argv=None):
@@ -53,8 +54,16 @@ def main(argv=None) -> int:
     inference.setup_logging()
     try:
         paths, problems = list_images(args.inputs)
+        if not paths:
+            skipped = "; ".join(map(str, problems[:3])) or "no file with an image extension"
+            raise SourceError(
+                f"No image to predict in {', '.join(args.inputs)} ({skipped}). Images are "
+                f"files ending {', '.join(IMAGE_EXTENSIONS)}."
+            )
+        # Before the model loads: a folder that takes no files fails in a second.
+        preflight.check_output_dir(args.output, flag="--output", min_free_mb=MIN_FREE_MB)
         model = load_model(args.model)
-    except (ModelError, SourceError) as error:
+    except (ModelError, SourceError, preflight.ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(model.describe())

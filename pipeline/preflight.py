@@ -50,10 +50,13 @@ def check_settings(config: configs.PipelineConfig):
         raise ConfigError(str(error)) from None
 
 
-def check_output_dir(output_dir: str) -> str | None:
+def check_output_dir(
+    output_dir: str, flag: str = "--output-dir", min_free_mb: int = MIN_FREE_MB
+) -> str | None:
     """Creates output_dir if needed and checks that it takes files and has room.
 
-    Raises ConfigError if not; returns a warning to show when space is low, else None.
+    Raises ConfigError if not, naming the command's `flag`; returns a warning to show when
+    space is low, else None.
     """
     try:
         os.makedirs(output_dir, exist_ok=True)
@@ -67,12 +70,12 @@ def check_output_dir(output_dir: str) -> str | None:
         where = f" ({error.filename})" if error.filename else ""
         raise ConfigError(
             f"The output directory {output_dir} is not usable: {error.strerror or error}{where}."
-            " Fix its permissions or free space, or pass another --output-dir."
+            f" Fix its permissions or free space, or pass another {flag}."
         ) from None
-    if free_mb < MIN_FREE_MB:
+    if free_mb < min_free_mb:
         raise ConfigError(
             f"Only {free_mb} MB free for the output directory {output_dir}; a run needs at "
-            f"least {MIN_FREE_MB} MB. Free some space or pass another --output-dir."
+            f"least {min_free_mb} MB. Free some space or pass another {flag}."
         )
     if free_mb < LOW_FREE_MB:
         return (

@@ -45,7 +45,14 @@ def list_files(directory: str, what: str, extensions=None, problems=None) -> dic
     for entry in sorted(os.listdir(directory)):
         stem, extension = os.path.splitext(entry)
         path = os.path.join(directory, entry)
-        if entry.startswith(".") or not os.path.isfile(path):
+        if entry.startswith("."):
+            continue
+        if os.path.islink(path) and not os.path.exists(path):
+            if problems is not None and (extensions is None or extension.lower() in extensions):
+                target = os.readlink(path)
+                problems.append(BadFile(path, f"a link to {target}, which does not exist"))
+            continue
+        if not os.path.isfile(path):
             continue
         if extensions is not None and extension.lower() not in extensions:
             continue

@@ -140,3 +140,54 @@ def test_oxford_layout_in_a_fresh_process(models_root, oxford_data, tmp_path):
     # The model has no metadata file: the trimap fallback is announced.
     assert "segmentation.json is missing" in result.stderr
     assert "the newest in" in result.stdout
+
+
+def test_a_missing_data_folder_is_said_to_be_missing(models_root, tmp_path, capsys):
+    assert run(models_root, "--data", str(tmp_path / "no" / "such" / "dir")) == 1
+    error = capsys.readouterr().err.strip()
+    assert (
+        error
+        == f"error: --data {tmp_path / 'no' / 'such' / 'dir'} does not exist (or is not a folder)."
+    )
+
+
+def test_an_unwritable_output_is_refused_before_any_scoring(
+    models_root, folder_data, tmp_path, capsys, monkeypatch
+):
+    images, masks = folder_data
+    (tmp_path / "a_file").write_text("")
+    scored = []
+    monkeypatch.setattr(evaluate, "evaluate_pairs", lambda *args: scored.append(args))
+    output = str(tmp_path / "a_file" / "eval")
+    code = evaluate.main(
+        ["--model", str(models_root / "pet-segmentation"), "--images", images, "--masks", masks]
+        + ["--output", output]
+    )
+    assert code == 1 and scored == []
+    assert "pass another --output." in capsys.readouterr().err
+
+
+def test_metrics_are_printed_even_when_they_cannot_be_written(
+    models_root, folder_data, tmp_path, capsys, monkeypatch
+):
+    images, masks = folder_data
+    output = tmp_path / "eval"
+    real_open = open
+
+    def full_disk(path, *args, **kwargs):
+        if str(path).endswith("metrics.json"):
+            raise OSError(28, "No space left on device")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", full_disk)
+    code = evaluate.main(
+        ["--model", str(models_root / "pet-segmentation"), "--images", images, "--masks", masks]
+        + ["--output", str(output)]
+    )
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "foreground Dice   0.7273" in captured.out  # the table is there
+    assert captured.err.strip().splitlines()[-1] == (
+        f"error: cannot write {output / 'metrics.json'} (No space left on device); "
+        "the metrics are above."
+    )

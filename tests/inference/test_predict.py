@@ -79,3 +79,53 @@ def test_model_without_metadata_falls_back_to_trimap_for_3_classes_only(models_r
 
     with pytest.raises(model_lib.ModelError, match="2-class model"):
         model_lib.load_model(str(models_root / "two-class"))
+
+
+def test_a_folder_without_images_is_an_error_before_the_model_loads(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code = predict.main([str(tmp_path / "empty"), "--model", str(tmp_path / "no-model")])
+    assert code == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: No image to predict in {tmp_path / 'empty'}")
+    assert "no-model" not in error  # refused before the model was looked for
+    assert len(error.splitlines()) == 1
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "proc"])
+def test_an_output_that_takes_no_files_is_refused_before_the_model_loads(
+    tmp_path, folder_data, capsys, monkeypatch, where
+):
+    images, _ = folder_data
+    (tmp_path / "a_file").write_text("")
+    output = str(tmp_path / "a_file" / "out") if where == "under_a_file" else "/proc/x"
+    loaded = []
+    monkeypatch.setattr(predict, "load_model", lambda path: loaded.append(path))
+    assert predict.main([images, "--output", output]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: The output directory {output} is not usable")
+    assert error.endswith("pass another --output.") and len(error.splitlines()) == 1
+    assert loaded == []
+
+
+def test_a_junk_saved_model_is_one_clear_error(tmp_path, folder_data, capsys):
+    images, _ = folder_data
+    version = tmp_path / "serving" / "5"
+    version.mkdir(parents=True)
+    (version / "saved_model.pb").write_bytes(b"\x08\x01junk that is not a SavedModel")
+    assert predict.main([images, "--model", str(version), "--output", str(tmp_path / "o")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: Cannot load the SavedModel in {version} (")
+    assert "Pass --model a version directory the Pusher wrote" in error
+    assert len(error.splitlines()) == 1
+
+
+def test_a_dangling_link_is_reported_not_dropped(models_root, folder_data, tmp_path, capsys):
+    images, _ = folder_data
+    os.symlink(str(tmp_path / "gone.jpg"), os.path.join(images, "broken_1.jpg"))
+    output = tmp_path / "out"
+    code = predict.main(
+        [images, "--model", str(models_root / "pet-segmentation"), "--output", str(output)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"broken_1.jpg: a link to {tmp_path / 'gone.jpg'}, which does not exist" in out
