@@ -41,3 +41,19 @@ def test_split_is_seeded_and_keeps_both_splits_non_empty():
     assert [len(s) for s in pairs.split_pairs(found[:2], 0.01, seed=0)] == [1, 1]
     with pytest.raises(SourceError, match="need two"):
         pairs.split_pairs(found[:1], 0.2, seed=0)
+
+
+def test_a_dangling_link_is_reported_as_such(tmp_path):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    trap_files.write_image("rgb_jpeg", str(images / "cat_1.jpg"))
+    trap_files.write_trimap("ok", str(masks / "cat_1.png"))
+    trap_files.write_trimap("ok", str(masks / "broken_1.png"))
+    os.symlink(str(tmp_path / "moved" / "broken_1.jpg"), images / "broken_1.jpg")
+
+    discovery = image_folder.find_pairs(str(images), str(masks))
+
+    assert [pair.name for pair in discovery.pairs] == ["cat_1"]
+    reasons = {os.path.basename(problem.path): problem.reason for problem in discovery.problems}
+    assert reasons["broken_1.jpg"] == (
+        f"a link to {tmp_path / 'moved' / 'broken_1.jpg'}, which does not exist"
+    )
