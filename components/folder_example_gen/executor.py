@@ -47,37 +47,54 @@ class Executor(base_executor.BaseExecutor):
 
         reader = PairReader(mask_format, float(exec_properties["max_bad_fraction"]))
         counts = {}
-        for split, split_pairs in (("train", train_pairs), ("eval", eval_pairs)):
-            counts[split] = examples_io.write_split(
-                examples.uri,
-                split,
-                reader.tf_examples(split_pairs, split),
-                f"{description} {split}",
-            )
-        reader.check_bad_fraction(final=True)
+        discovered = [
+            {"path": p.path, "reason": p.reason, "split": None} for p in discovery.problems
+        ]
+        try:
+            for split, split_pairs in (("train", train_pairs), ("eval", eval_pairs)):
+                counts[split] = examples_io.write_split(
+                    examples.uri,
+                    split,
+                    reader.tf_examples(split_pairs, split),
+                    f"{description} {split}",
+                )
+            reader.check_bad_fraction(final=True)
+        except TooManyBadPairs as failure:
+            # TFX removes a failed execution's outputs: the report goes beside them, so
+            # that the list of bad files is not lost with the run.
+            path = os.path.join(failed_report_dir(report_artifact.uri), REPORT_FILE)
+            write_report(path, description, discovery, counts, discovered + reader.skipped)
+            raise TooManyBadPairs(f"{failure} Every unusable file and why: {path}") from None
         examples_io.finish_artifact(examples, counts)
 
-        skipped = [{"path": p.path, "reason": p.reason, "split": None} for p in discovery.problems]
-        skipped += reader.skipped
+        skipped = discovered + reader.skipped
         examples.set_int_custom_property("num_skipped", len(skipped))
-        report = {
-            "source": description,
-            "pairs_found": len(discovery.pairs),
-            "examples_written": counts,
-            "num_skipped": len(skipped),
-            "skipped_by_reason": _count_reasons(skipped),
-            "skipped": skipped,
-        }
-        with tf.io.gfile.GFile(os.path.join(report_artifact.uri, REPORT_FILE), "w") as file:
-            file.write(json.dumps(report, indent=2))
+        path = os.path.join(report_artifact.uri, REPORT_FILE)
+        write_report(path, description, discovery, counts, skipped)
         report_artifact.set_int_custom_property("num_skipped", len(skipped))
         report_artifact.set_int_custom_property("num_examples", sum(counts.values()))
         if skipped:
-            logging.warning(
-                "%d file(s) skipped; each one and why: %s",
-                len(skipped),
-                os.path.join(report_artifact.uri, REPORT_FILE),
-            )
+            logging.warning("%d file(s) skipped; each one and why: %s", len(skipped), path)
+
+
+def failed_report_dir(report_uri: str) -> str:
+    """<pipeline root>/FolderExampleGen/failed_reports/<execution id>, for report/<id>."""
+    node_dir = os.path.dirname(os.path.dirname(report_uri))
+    return os.path.join(node_dir, "failed_reports", os.path.basename(report_uri))
+
+
+def write_report(path, description, discovery, counts, skipped):
+    report = {
+        "source": description,
+        "pairs_found": len(discovery.pairs),
+        "examples_written": counts,
+        "num_skipped": len(skipped),
+        "skipped_by_reason": _count_reasons(skipped),
+        "skipped": skipped,
+    }
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as file:
+        file.write(json.dumps(report, indent=2))
 
 
 def discover(exec_properties) -> tuple[pairs.Discovery, str]:
@@ -131,7 +148,7 @@ class PairReader:
         if not final and self.num_read < MIN_PAIRS_BEFORE_FAILING:
             return
         if self.num_read and len(self.skipped) > self.max_bad_fraction * self.num_read:
-            reasons = _count_reasons(self.skipped)
+            reasons = dict(list(_count_reasons(self.skipped).items())[:5])
             raise TooManyBadPairs(
                 f"{len(self.skipped)} of the {self.num_read} pairs read so far are unusable "
                 f"(more than {self.max_bad_fraction:.0%}), so the source is probably "
@@ -142,6 +159,7 @@ class PairReader:
 
 
 def _count_reasons(skipped) -> dict[str, int]:
-    # Reasons name values and sizes; group by their first words so that counts mean something.
-    counter = collections.Counter(entry["reason"].split(";")[0][:60] for entry in skipped)
-    return dict(counter.most_common(5))
+    """Every reason with its count, most common first; the counts add up to the skips.
+    Reasons go on with details after a ';': grouped by what comes before it."""
+    counter = collections.Counter(entry["reason"].split(";")[0] for entry in skipped)
+    return dict(counter.most_common())

@@ -113,9 +113,16 @@ def test_generic_folder_with_a_palette(tmp_path):
 def test_mostly_bad_source_fails_and_leaves_no_split_file(tmp_path):
     trap_files.generated_oxford_folder(str(tmp_path / "oxford"), num_trainval=30, num_test=0)
     wrong = parse_mask_format(values="background=0,pet=1")  # trimaps hold 1, 2 and 3
-    with pytest.raises(executor.TooManyBadPairs, match=r"20 of the 20 pairs read so far"):
+    with pytest.raises(executor.TooManyBadPairs, match=r"20 of the 20 pairs read so far") as error:
         run_executor(tmp_path, wrong)
     assert not tf.io.gfile.glob(str(tmp_path / "examples" / "Split-*" / "*"))
+    # The list of bad files outlives the failed execution (TFX removes its outputs).
+    report_path = os.path.join(executor.failed_report_dir(str(tmp_path / "report")), "report.json")
+    assert str(error.value).endswith(f"Every unusable file and why: {report_path}")
+    with open(report_path) as file:
+        report = json.load(file)
+    assert report["num_skipped"] == len(report["skipped"]) == 20
+    assert sum(report["skipped_by_reason"].values()) == 20
 
 
 def test_generic_folder_with_binary_masks_and_traps(tmp_path):
@@ -146,8 +153,11 @@ def test_generic_folder_with_binary_masks_and_traps(tmp_path):
     stored = tf.io.decode_png(feature(records[0], features.MASK_KEY)[0]).numpy()[..., 0]
     assert set(np.unique(stored)) == {0, 255}  # kept in the declared values
     with open(os.path.join(report.uri, "report.json")) as file:
-        reasons = {os.path.basename(s["path"]): s["reason"] for s in json.load(file)["skipped"]}
+        report_json = json.load(file)
+    reasons = {os.path.basename(s["path"]): s["reason"] for s in report_json["skipped"]}
     assert reasons.keys() == {"orphan.jpg", "lossy.jpg", "short.png", "grey.png"}
+    # Every reason is counted, not only the most common ones.
+    assert sum(report_json["skipped_by_reason"].values()) == report_json["num_skipped"] == 4
     assert "no mask named orphan.*" in reasons["orphan.jpg"]
     assert "mask is a JPEG" in reasons["lossy.jpg"]
     assert "mask is 32x20 but its image is 32x24" in reasons["short.png"]
