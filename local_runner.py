@@ -27,9 +27,13 @@ import fcntl  # noqa: E402
 import glob  # noqa: E402
 import logging  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 
 from pipeline import configs, flags, preflight, progress, run_summary  # noqa: E402
+from sources.image_files import SourceError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -190,6 +194,32 @@ def set_aside_incomplete_pushes(config: configs.PipelineConfig) -> list[str]:
     return moved
 
 
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal: Ctrl-C (SIGINT), or SIGTERM from Kubernetes or CI."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+@contextlib.contextmanager
+def interrupts_stop_the_run():
+    """SIGINT and SIGTERM raise Interrupted in the main thread, where the run is."""
+
+    def interrupt(signal_number, frame):
+        raise Interrupted(signal_number)
+
+    previous = {number: signal.signal(number, interrupt) for number in INTERRUPT_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -199,10 +229,20 @@ def main(argv=None):
     except (flags.FlagError, preflight.ConfigError) as error:
         raise SystemExit(f"Configuration error: {error}") from None
     try:
-        with output_dir_lock(config.output_dir):
+        with interrupts_stop_the_run(), output_dir_lock(config.output_dir):
             run_with_console(config, source_description, disk_warning)
     except OutputDirBusy as error:
         raise SystemExit(str(error)) from None
+    except Interrupted as interrupted:
+        # The lock goes with the process; the interrupted execution stays RUNNING in ML
+        # Metadata until the next run marks it FAILED (fail_abandoned_executions).
+        print(
+            f"Interrupted ({signal.Signals(interrupted.signal_number).name}). The components "
+            f"that finished are kept in {config.output_dir}; run the same command again to "
+            "resume: they come from TFX's cache, and the interrupted one starts over.",
+            file=sys.stderr,
+        )
+        raise SystemExit(128 + interrupted.signal_number) from None
 
 
 def run_with_console(config, source_description: str, disk_warning: str | None):
@@ -220,6 +260,12 @@ def run_with_console(config, source_description: str, disk_warning: str | None):
     started = time.time()
     try:
         summary = run(config, log_path)
+    except SourceError as error:
+        # Data that cannot work (e.g. most pairs of a folder unusable): the message says
+        # what and where; the traceback is for run.log.
+        with open(log_path, "a") as log:
+            traceback.print_exc(file=log)
+        raise SystemExit(f"Data error: {error}") from None
     except Exception as error:
         # A full disk fails at whatever writes next, often ML Metadata's sqlite ("database
         # or disk is full"), far from the cause: name the cause and the way out.

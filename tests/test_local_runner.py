@@ -1,6 +1,12 @@
+import json
 import os
+import re
+import subprocess
+import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
 import local_runner
 from pipeline import configs
@@ -66,3 +72,38 @@ def test_a_bad_folder_stops_before_any_output_is_written(tmp_path):
     with pytest.raises(SystemExit, match="Configuration error: 16 of 16 sampled pairs"):
         local_runner.main(argv)
     assert not output_dir.exists()
+
+
+def test_a_folder_that_passes_the_sample_but_is_mostly_bad_fails_in_one_message(tmp_path):
+    """51 of 100 pairs unusable, none of them among the 20 that preflight samples: the
+    ExampleGen stops, and the console says why and where the list of bad files is."""
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    bad = [index for index in range(100) if index % 5][:51]  # preflight reads every 5th
+    for index in range(100):
+        Image.fromarray(np.full((32, 32, 3), index, np.uint8)).save(images / f"img{index:03}.jpg")
+        mask = np.zeros((32, 32), np.uint8)
+        mask[8:24, 8:24] = 7 if index in bad else 255  # 7 is not a declared value
+        Image.fromarray(mask).save(masks / f"img{index:03}.png")
+    output_dir = tmp_path / "outputs"
+    command = [sys.executable, os.path.join(configs.PROJECT_DIR, "local_runner.py")]
+    command += ["--image-dir", str(images), "--mask-dir", str(masks)]
+    command += ["--mask-values", "background=0,pet=255", "--output-dir", str(output_dir)]
+
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+    assert finished.returncode == 1, finished.stdout[-2000:] + finished.stderr[-2000:]
+    assert "Traceback" not in finished.stdout + finished.stderr
+    message = finished.stderr.strip().splitlines()[-1]
+    # It stops as soon as more than half of what it read is bad (at least 20 read).
+    counts = re.match(r"Data error: (\d+) of the (\d+) pairs read so far are unusable", message)
+    assert counts, message
+    num_bad, num_read = map(int, counts.groups())
+    assert num_read >= 20 and num_bad > num_read / 2
+    report_path = message.rsplit("Every unusable file and why: ", 1)[1]
+    with open(report_path) as file:
+        report = json.load(file)
+    skipped = {entry["path"] for entry in report["skipped"]}
+    assert len(skipped) == report["num_skipped"] == num_bad
+    assert skipped <= {str(masks / f"img{index:03}.png") for index in bad}
