@@ -67,6 +67,17 @@ def wait_for(condition, timeout, what, process=None):
         time.sleep(0.5)
 
 
+def wait_for_training(output_dir, process, timeout=600):
+    """Until the Trainer's run_fn logs "Training on ...": the executor is training."""
+    run_log = os.path.join(output_dir, "run.log")
+    wait_for(
+        lambda: os.path.exists(run_log) and "Training on" in open(run_log).read(),
+        timeout=timeout,
+        what="the Trainer to start training",
+        process=process,
+    )
+
+
 def execution_states(output_dir, pipeline_name=configs.PIPELINE_NAME):
     """{component: [state names, oldest first]} from the output dir's ML Metadata store."""
     metadata_path = os.path.join(output_dir, "metadata.sqlite")

@@ -19,7 +19,7 @@ from tests.reliability.helpers import (
     runner_command,
     serving_versions,
     start_runner,
-    wait_for,
+    wait_for_training,
 )
 
 # Two pipeline runs (about 3 minutes): run with `pytest -m slow`, to keep CI's suite short.
@@ -32,15 +32,9 @@ def test_a_disk_filling_up_in_training_fails_clearly_and_the_rerun_recovers(
     output_dir = str(tmpfs(300) / "outputs")
     console = str(tmp_path / "console.txt")
     command = runner_command(output_dir, tiny_data_dir)
-    run_log = os.path.join(output_dir, "run.log")
     runner = start_runner(command, console)
     try:
-        wait_for(
-            lambda: os.path.exists(run_log) and "Training on" in open(run_log).read(),
-            timeout=600,
-            what="the Trainer to start training",
-            process=runner,
-        )
+        wait_for_training(output_dir, runner)
         ballast = fill(os.path.dirname(output_dir))
         code = runner.wait(timeout=600)
     finally:

@@ -1,7 +1,6 @@
 """A run stopped with SIGTERM (what Kubernetes and CI send; Ctrl-C's SIGINT takes the same
 path) says so in one line, with what was kept and how to resume, and no traceback."""
 
-import os
 import signal
 
 from tests.reliability.helpers import (
@@ -10,22 +9,16 @@ from tests.reliability.helpers import (
     kill_group,
     runner_command,
     start_runner,
-    wait_for,
+    wait_for_training,
 )
 
 
 def test_sigterm_in_the_trainer_gives_one_line_and_keeps_the_finished_work(tmp_path, tiny_data_dir):
     output_dir = str(tmp_path / "outputs")
     console_path = str(tmp_path / "console.txt")
-    run_log = os.path.join(output_dir, "run.log")
     process = start_runner(runner_command(output_dir, tiny_data_dir, train_steps=30), console_path)
     try:
-        wait_for(
-            lambda: os.path.exists(run_log) and "Training on" in open(run_log).read(),
-            timeout=600,
-            what="the Trainer to start training",
-            process=process,
-        )
+        wait_for_training(output_dir, process)
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=120)
     finally:

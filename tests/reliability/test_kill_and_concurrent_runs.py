@@ -22,6 +22,7 @@ from tests.reliability.helpers import (
     serving_versions,
     start_runner,
     wait_for,
+    wait_for_training,
 )
 
 # Long enough to be caught training (the first epoch alone takes ~30 s to build and
@@ -46,7 +47,6 @@ def paths(tmp_path_factory, tiny_data_dir):
 def killed_run(paths):
     """A, with B tried while A holds the directory; A killed once the Trainer trains."""
     lock_path = os.path.join(paths["output_dir"], ".lock")
-    run_log = os.path.join(paths["output_dir"], "run.log")
     first = start_runner(paths["command"], paths["console"])
     try:
         wait_for(
@@ -58,13 +58,7 @@ def killed_run(paths):
         started = time.time()
         second_code, second_output = run_runner(paths["command"], paths["second_console"])
         second_seconds = time.time() - started
-        # "Training on ..." is logged by the Trainer's run_fn: the executor is running.
-        wait_for(
-            lambda: os.path.exists(run_log) and "Training on" in open(run_log).read(),
-            timeout=600,
-            what="the Trainer to start training",
-            process=first,
-        )
+        wait_for_training(paths["output_dir"], first)
     finally:
         kill_group(first)  # SIGKILL: no handler, no cleanup, no chance to record anything
     return {
