@@ -6,7 +6,9 @@ v2/compiler/visitor.go, v2/driver/driver.go); kfp's own parser checks the proto.
 """
 
 import json
+import os
 import re
+import stat
 
 import pytest
 import yaml
@@ -27,6 +29,9 @@ def compile_spec(tmp_path, *flags, target="kubeflow", documents=1):
         ["--target", target, "--output-dir", str(tmp_path / "shared"), "--image", IMAGE]
         + ["--spec", str(spec_path), *flags]
     )
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(spec_path.stat().st_mode) == 0o666 & ~umask  # like any file written
     if target == "kubeflow":
         written = list(yaml.safe_load_all(spec_path.read_text()))
         assert len(written) == documents

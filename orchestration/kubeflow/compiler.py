@@ -224,4 +224,7 @@ def write_atomically(path: str, text: str):
     os.makedirs(directory, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as file:
         file.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(file.name, 0o666 & ~umask)  # as open() would make it, not the temp file's 0600
     os.replace(file.name, path)
