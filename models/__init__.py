@@ -1,7 +1,8 @@
 """Model code that TFX runs: the Transform preprocessing_fn and the Trainer run_fn.
 
-TFX packages this directory into a wheel for Transform and Trainer, so keep it small:
-any edit here re-runs both components (which is what you want after changing them).
+Transform and Trainer import it by name (models.preprocessing.preprocessing_fn,
+models.trainer.run_fn), and a hash of its files is in their config: any edit here re-runs
+both components (which is what you want after changing them), so keep it to their code.
 """
 
 import os
