@@ -37,8 +37,9 @@ TASK_COMMAND = ["python", "-m", "orchestration.kubeflow.entrypoint"]
 # Never cached on any backend: it reads the serving directory, not its inputs.
 UNCACHED_COMPONENTS = ("LatestPushedModel",)
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"  # the Kubernetes resource name of NVIDIA's plugin
-# Kubernetes names (RFC 1123 labels): pipeline names become parts of resource names.
-PIPELINE_NAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# Kubernetes names (RFC 1123 labels): pipeline names become parts of resource names, and
+# PersistentVolumeClaims are named so.
+KUBERNETES_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 CPU_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(m?)")
 MEMORY_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|K|M|G|T)?")
 MEMORY_UNITS = {
@@ -74,7 +75,7 @@ def check(config: configs.PipelineConfig, target: str, spec_path: str, resources
             f"--spec {spec_path}: the {target} target writes "
             f"{' or '.join(SPEC_EXTENSIONS[target])} (e.g. --spec {DEFAULT_SPECS[target]})."
         )
-    if not PIPELINE_NAME_PATTERN.fullmatch(config.pipeline_name):
+    if not KUBERNETES_NAME.fullmatch(config.pipeline_name):
         raise CompileError(
             f"--pipeline-name {config.pipeline_name!r}: Kubeflow needs lower-case letters, "
             "digits and '-', starting and ending with a letter or digit."
@@ -92,8 +93,8 @@ def check(config: configs.PipelineConfig, target: str, spec_path: str, resources
     if resources.gpus < 0:
         raise CompileError(f"--gpus {resources.gpus}; it must be 0 or more.")
     for volume in resources.volumes:
-        name, _, path = volume.partition(":")
-        if not PIPELINE_NAME_PATTERN.fullmatch(name) or not path.startswith("/"):
+        name, path = claim_and_path(volume)
+        if not KUBERNETES_NAME.fullmatch(name) or not path.startswith("/"):
             raise CompileError(
                 f"--pvc {volume!r}: give a PersistentVolumeClaim's name and an absolute "
                 "mount path, e.g. --pvc pets-data:/mnt/pets."
@@ -195,13 +196,19 @@ def compile_pipeline(
     return spec_path
 
 
+def claim_and_path(volume: str) -> tuple[str, str]:
+    """--pvc's "NAME:PATH" -> (NAME, PATH)."""
+    name, _, path = volume.partition(":")
+    return name, path
+
+
 def platform_spec(spec: dict, volumes) -> dict:
     """The Kubernetes platform spec that mounts each PVC in every task (what kfp-kubernetes's
     mount_pvc writes). The PVC name goes in `constant`: deprecated since KFP 2.5 but still
     read there, and the only field that drivers 2.0 to 2.4 read."""
     mounts = []
     for volume in volumes:
-        name, _, path = volume.partition(":")
+        name, path = claim_and_path(volume)
         mounts.append({"constant": name, "mountPath": path})
     executors = spec["deploymentSpec"]["executors"]
     return {

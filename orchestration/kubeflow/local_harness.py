@@ -61,7 +61,8 @@ ARTIFACT_STORE = "local_harness_artifacts.jsonl"
 # Open-source Kubeflow Pipelines: its default pipeline root on a standard install, the
 # pod's directories its launcher uses, and where it looks for the executor output.
 DEFAULT_OPEN_SOURCE_ROOT = "minio://mlpipeline/v2/artifacts"
-POD_DIRECTORIES = ("minio", "gcs", "s3", "tmp/kfp_outputs", "tmp/kfp/outputs")
+OUTPUT_PARAMETERS_DIR = "tmp/kfp/outputs"
+POD_DIRECTORIES = ("minio", "gcs", "s3", "tmp/kfp_outputs", OUTPUT_PARAMETERS_DIR)
 OUTPUT_METADATA_FILE = "tmp/kfp_outputs/output_metadata.json"
 # {{$.inputs.artifacts['input'].metadata['current_model_id']}} in a resolver's filter.
 INPUT_METADATA = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}")
@@ -421,7 +422,7 @@ class OpenSourceRun(LocalRun):
             "outputs": {
                 "artifacts": {k: {"artifacts": v} for k, v in output_artifacts.items()},
                 "parameters": {
-                    k: {"outputFile": os.path.join(pod_root, "tmp/kfp/outputs", k)}
+                    k: {"outputFile": os.path.join(pod_root, OUTPUT_PARAMETERS_DIR, k)}
                     for k in outputs.get("parameters", {})
                 },
                 "outputFile": os.path.join(pod_root, OUTPUT_METADATA_FILE),
@@ -465,6 +466,7 @@ class OpenSourceRun(LocalRun):
         command = self.command(name, container, executor_input)
         if not self.image:
             return command
+        # In the image, the spec's own command[0] (the image's python) is the entrypoint.
         volumes = [f"{os.path.join(pod, d)}:/{d}" for d in POD_DIRECTORIES]
         volumes += [f"{mount}:{mount}" for mount in self.mounts]
         environment = [f"{v['name']}={v['value']}" for v in container.get("env", [])]
@@ -476,12 +478,6 @@ class OpenSourceRun(LocalRun):
             self.image,
             *command[1:],
         ]  # fmt: skip
-
-    def command(self, name, container, executor_input):
-        command = super().command(name, container, executor_input)
-        if self.image:
-            command[0] = container["command"][0]  # the image's own python
-        return command
 
     def as_input(self, key: str, artifact: dict) -> dict:
         """An upstream artifact as the open-source driver hands it to a task."""
