@@ -74,25 +74,36 @@ class PushedModel:
         return first_values[np.asarray(class_ids)]
 
 
+def newest_version(serving_dir: str) -> str | None:
+    """The newest numbered version directory below serving_dir that holds saved_model.pb.
+
+    The Pusher names versions by their push time in seconds and copies saved_model.pb
+    last: a version without it is a push cut short, not a model. Any filesystem
+    TensorFlow reads (local, gs://).
+    """
+    if not tf.io.gfile.isdir(serving_dir):
+        return None
+    names = (name.rstrip("/") for name in tf.io.gfile.listdir(serving_dir))
+    for version in sorted((int(name) for name in names if name.isdigit()), reverse=True):
+        version_dir = os.path.join(serving_dir, str(version))
+        if tf.io.gfile.exists(os.path.join(version_dir, "saved_model.pb")):
+            return version_dir
+    return None
+
+
 def resolve_model_dir(path: str) -> str:
     """A version directory, or the newest numeric version below `path`."""
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return path
-    versions = []
-    if os.path.isdir(path):
-        versions = [
-            name
-            for name in os.listdir(path)
-            if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
-        ]
-    if not versions:
+    version_dir = newest_version(path)
+    if version_dir is None:
         raise ModelError(
             f"No pushed model in {path}: expected saved_model.pb there or in a numbered "
             "version directory below it. Train and push one with `python local_runner.py` "
             "first, or pass --model with the Pusher's directory "
             "(e.g. outputs/serving_model/pet-segmentation)."
         )
-    return os.path.join(path, max(versions, key=int))
+    return version_dir
 
 
 def load_model(path: str = DEFAULT_MODEL_DIR) -> PushedModel:

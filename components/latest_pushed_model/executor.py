@@ -9,37 +9,16 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
+from inference.model import newest_version
+
 RECORD_FILE = "baseline.json"  # in the output: what was found, for people and tests
-
-
-def newest_complete_version(serving_model_dir: str) -> str | None:
-    """The newest numbered version directory that holds saved_model.pb, or None.
-
-    The Pusher names versions by their push time in seconds and copies saved_model.pb
-    last; a version without it is a push cut short and is not a model.
-    """
-    if not fileio.isdir(serving_model_dir):
-        return None
-    versions = sorted(
-        (
-            int(name.rstrip("/"))
-            for name in fileio.listdir(serving_model_dir)
-            if name.rstrip("/").isdigit()
-        ),
-        reverse=True,
-    )
-    for version in versions:
-        version_dir = os.path.join(serving_model_dir, str(version))
-        if fileio.exists(os.path.join(version_dir, "saved_model.pb")):
-            return version_dir
-    return None
 
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         serving_model_dir = exec_properties["serving_model_dir"]
         model = artifact_utils.get_single_instance(output_dict["model"])
-        version_dir = newest_complete_version(serving_model_dir)
+        version_dir = newest_version(serving_model_dir)
         record = {"serving_model_dir": serving_model_dir, "found": version_dir is not None}
         if version_dir is None:
             logging.info(

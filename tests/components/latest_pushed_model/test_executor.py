@@ -6,6 +6,7 @@ import os
 from tfx.types import standard_artifacts
 
 from components.latest_pushed_model import executor
+from inference.model import newest_version
 
 
 def push(serving_dir, version, complete=True):
@@ -49,13 +50,13 @@ def test_the_newest_complete_version_is_copied_in_the_trainers_layout(tmp_path):
 
 
 def test_a_missing_serving_directory_has_no_version():
-    assert executor.newest_complete_version("/no/such/dir") is None
+    assert newest_version("/no/such/dir") is None
 
 
 def test_numbers_not_names_decide_which_version_is_newest(tmp_path):
     push(tmp_path, 999)
     push(tmp_path, 1000)
-    assert executor.newest_complete_version(str(tmp_path)) == str(tmp_path / "1000")
+    assert newest_version(str(tmp_path)) == str(tmp_path / "1000")
 
 
 def test_nothing_pushed_yet_gives_a_record_and_no_model(tmp_path):
