@@ -434,9 +434,7 @@ def main():
                     batch_size,
                 ),
             }
-            stage_rates, stage_latencies = interleaved(
-                stages, calls[batch_size], profile_rounds, 1
-            )
+            stage_rates, stage_latencies = interleaved(stages, calls[batch_size], profile_rounds, 1)
             bare_stage_rate = median_rate(stage_latencies["bare model"], batch_size)
             for stage in stages:
                 rate = median_rate(stage_latencies[stage], batch_size)

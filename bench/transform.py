@@ -341,9 +341,7 @@ def run_trainer_pass(examples, transform_graph, custom_config: dict, log_path: s
             tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
             counts = {}
             for split, files in (("train", fn_args.train_files), ("eval", fn_args.eval_files)):
-                dataset = trainer._load_examples(
-                    files, fn_args.data_accessor, tf_transform_output
-                )
+                dataset = trainer._load_examples(files, fn_args.data_accessor, tf_transform_output)
                 counts[split] = trainer._count(dataset)
                 del dataset  # drop the cache (the Trainer keeps it for training)
     gc.collect()

@@ -21,8 +21,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
 from absl import logging
-from tfx import v1 as tfx
 from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from models import features, losses, preprocessing, training_metrics, unet

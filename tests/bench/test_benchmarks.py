@@ -13,7 +13,10 @@ def test_transform_compares_before_and_after_with_tf_data(tiny_run, tmp_path):
     assert {"before", "after", "after + Trainer's pass"} <= set(rows)
     # "after" is read from pipeline.py: no transformed examples, no statistics.
     assert rows["after"]["transform_settings"] == {"materialize": False, "disable_statistics": True}
-    assert rows["before"]["transform_settings"] == {"materialize": True, "disable_statistics": False}
+    assert rows["before"]["transform_settings"] == {
+        "materialize": True,
+        "disable_statistics": False,
+    }
     for row in rows.values():
         assert 0 < row["ratio_median"] < math.inf
         assert row["tfdata_examples_per_second_median"] > 0
