@@ -627,13 +627,9 @@ def run_pipeline(
     """
     job = load_job(spec_path)
     backend = backend or default_backend(spec_path)
+    check_arguments(backend, python, store, image, mounts)
     if backend == "kubeflow":
         check_open_source_spec(job["pipelineSpec"])
-        if image and not shutil.which("podman"):
-            raise ValueError(
-                "No podman on this machine: install it (see the README's Kubeflow section) "
-                "or leave out --image to run the tasks as subprocesses."
-            )
         store = store or os.path.join(os.path.dirname(os.path.abspath(spec_path)), "kfp_store")
         run = OpenSourceRun(job, pipeline_root, python, store, image, mounts)
     else:
@@ -663,6 +659,36 @@ def run_pipeline(
     return list(run.results.values())
 
 
+def check_arguments(backend, python, store, image, mounts) -> None:
+    """Refuses, naming the flag, what the run would ignore or fail on only task by task."""
+    if not shutil.which(python):
+        raise ValueError(f"--python {python} is not an executable Python.")
+    if backend == "vertex":
+        for flag, value in (("--store", store), ("--image", image), ("--mount", mounts)):
+            if value:
+                raise ValueError(f"{flag} is for --backend kubeflow; this run is Vertex AI's.")
+        return
+    if mounts and not image:
+        raise ValueError(
+            "--mount is for tasks run in an --image; subprocesses see every directory already."
+        )
+    for mount in mounts:
+        if not os.path.isdir(mount):
+            raise ValueError(f"--mount {mount} is not a directory on this machine.")
+    if image:
+        if not shutil.which("podman"):
+            raise ValueError(
+                "No podman on this machine: install it (see the README's Kubeflow section) "
+                "or leave out --image to run the tasks as subprocesses."
+            )
+        exists = subprocess.run(["podman", "image", "exists", image], capture_output=True)
+        if exists.returncode != 0:
+            raise ValueError(
+                f"--image {image} is not among podman's images: build it (see the README's "
+                "Kubeflow section) or pass one that `podman images` lists."
+            )
+
+
 def default_backend(spec_path: str) -> str:
     """What kubeflow_runner.py writes: a bare YAML for open-source KFP, a JSON job for Vertex."""
     return "kubeflow" if spec_path.endswith((".yaml", ".yml")) else "vertex"
@@ -671,12 +697,24 @@ def default_backend(spec_path: str) -> str:
 def load_job(spec_path: str) -> dict:
     """The pipeline job JSON (spec and runtime config), or a bare spec in YAML: what
     kubeflow_runner.py writes for a --spec ending in .json or .yaml."""
-    with open(spec_path) as file:
-        if spec_path.endswith((".yaml", ".yml")):
-            spec, *platform = yaml.safe_load_all(file)  # then a platform spec, if any
-            platform_spec = platform[0] if platform else {}
-            return {"pipelineSpec": spec, "runtimeConfig": {}, "platformSpec": platform_spec}
-        return json.load(file)
+    compile_one = "compile one with `python kubeflow_runner.py` (add --target vertex for Vertex AI)"
+    not_a_spec = f"is not a pipeline spec that kubeflow_runner.py wrote; {compile_one}"
+    if not os.path.isfile(spec_path):
+        raise ValueError(f"no such file; {compile_one}.")
+    try:
+        with open(spec_path) as file:
+            if spec_path.endswith((".yaml", ".yml")):
+                spec, *platform = yaml.safe_load_all(file)  # then a platform spec, if any
+                platform_spec = platform[0] if platform else {}
+                job = {"pipelineSpec": spec, "runtimeConfig": {}, "platformSpec": platform_spec}
+            else:
+                job = json.load(file)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ValueError(f"{not_a_spec} ({str(error).splitlines()[0]}).") from None
+    spec = job.get("pipelineSpec") if isinstance(job, dict) else None
+    if not isinstance(spec, dict) or not {"root", "deploymentSpec"} <= spec.keys():
+        raise ValueError(f"{not_a_spec} (it has no root DAG or deployment spec).")
+    return job
 
 
 def volume_mount_paths(job: dict) -> list[str]:

@@ -412,3 +412,42 @@ def test_open_source_mode_refuses_what_its_api_server_refuses(tmp_path, spec, me
     with pytest.raises(SystemExit, match=message):
         local_harness.main([str(spec_path), "--store", str(tmp_path / "store")])
     assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize(
+    "make_spec, flags, message",
+    [
+        (None, [], r"no such file; compile one with `python kubeflow_runner.py`"),
+        (lambda path: path.write_text("[tool]\nname = 1\n"), [], "is not a pipeline spec"),
+        (lambda path: path.write_text("a: [1, 2\n"), [], "is not a pipeline spec"),
+        (lambda path: path.write_text("{}\n"), [], "has no root DAG or deployment spec"),
+        ("spec", ["--python", "/no/python"], "--python /no/python is not an executable"),
+        ("spec", ["--backend", "vertex", "--image", "x"], "--image is for --backend kubeflow"),
+        ("spec", ["--backend", "vertex", "--store", "s"], "--store is for --backend kubeflow"),
+        ("spec", ["--mount", "/tmp"], "--mount is for tasks run in an --image"),
+        ("spec", ["--image", "x", "--mount", "/no/dir"], "--mount /no/dir is not a directory"),
+    ],
+)
+def test_bad_arguments_are_refused_in_one_line_before_any_task(
+    tmp_path, capsys, make_spec, flags, message
+):
+    spec_path = tmp_path / "small.yaml"
+    if make_spec == "spec":
+        spec_path.write_text(yaml.safe_dump(small_open_source_spec()))
+    elif make_spec is not None:
+        make_spec(spec_path)
+    with pytest.raises(SystemExit) as exit_info:
+        local_harness.main([str(spec_path), *flags])
+    assert re.search(message, str(exit_info.value)), exit_info.value
+    assert str(exit_info.value).startswith(f"{spec_path}: ")
+    assert "\n" not in str(exit_info.value)
+    assert os.listdir(tmp_path) in ([], ["small.yaml"])  # no store, no run directory
+    assert capsys.readouterr().out == ""  # no task started
+
+
+@pytest.mark.skipif(not local_harness.shutil.which("podman"), reason="needs podman")
+def test_an_image_podman_does_not_have_is_refused(tmp_path):
+    spec_path = tmp_path / "small.yaml"
+    spec_path.write_text(yaml.safe_dump(small_open_source_spec()))
+    with pytest.raises(SystemExit, match="--image localhost/no-such-image:1 is not among podman"):
+        local_harness.main([str(spec_path), "--image", "localhost/no-such-image:1"])
