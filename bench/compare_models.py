@@ -18,6 +18,7 @@ import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import local_runner  # noqa: E402
@@ -43,7 +44,7 @@ METRICS = (
 )
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -54,7 +55,7 @@ def main():
     )
     parser.add_argument("--epochs", type=int, default=configs.TrainingConfig().epochs)
     parser.add_argument("--only", help="run only the variants whose name contains this")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     data = configs.OxfordFolderSource(args.oxford_dir) if args.oxford_dir else configs.TFDSSource()
     base = configs.PipelineConfig(
@@ -63,12 +64,19 @@ def main():
         # Every variant is evaluated and reported; blessing plays no part in a comparison.
         evaluation=configs.EvaluationConfig(blessing_min=0.0, blessing_max_regression=1.0),
     )
-    print(preflight.check(base))
+    variants = [
+        (name, dataclasses.replace(base.training, epochs=args.epochs, **overrides))
+        for name, overrides in VARIANTS
+        if not args.only or args.only in name
+    ]
+    try:  # every variant's settings before the first one trains, not after an hour
+        print(preflight.check(base))
+        for _, training in variants:
+            preflight.check_settings(dataclasses.replace(base, training=training))
+    except preflight.ConfigError as error:
+        sys.exit(f"Configuration error: {error}")
     results = []
-    for name, overrides in VARIANTS:
-        if args.only and args.only not in name:
-            continue
-        training = dataclasses.replace(base.training, epochs=args.epochs, **overrides)
+    for name, training in variants:
         config = dataclasses.replace(base, training=training)
         started = time.time()
         summary = local_runner.run(config, os.path.join(config.output_dir, "run.log"))

@@ -56,7 +56,7 @@ from PIL import Image  # noqa: E402
 
 from bench import common  # noqa: E402
 from models import features, preprocessing, trainer  # noqa: E402
-from pipeline import configs  # noqa: E402
+from pipeline import configs, flags  # noqa: E402
 
 NAME = "serving"
 
@@ -291,18 +291,22 @@ def percentile_ms(seconds, q):
     return 1000 * float(np.percentile(seconds, q))
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--output-dir", default=configs.DEFAULT_OUTPUT_DIR)
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
-    parser.add_argument("--rounds", type=int, help="A/B rounds (default 7, quick 2)")
-    parser.add_argument("--images", type=int, help="eval images used (default 64, quick 32)")
+    parser.add_argument("--rounds", type=flags.at_least(1), help="A/B rounds (default 7, quick 2)")
+    parser.add_argument(
+        "--images",
+        type=flags.at_least(max(BATCH_SIZES)),
+        help="eval images used (default 64, quick 32)",
+    )
     parser.add_argument("--results", help="default: bench/results/serving.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 7)
-    num_images = max(max(BATCH_SIZES), args.images or (32 if args.quick else 64))
+    num_images = args.images or (32 if args.quick else 64)
     # Calls per side and round: about the same number of images at both batch sizes.
     calls = {1: 6, 32: 1} if args.quick else {1: 48, 32: 3}
     warmup_calls = 2 if args.quick else 3

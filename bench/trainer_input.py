@@ -53,7 +53,7 @@ from tfx.types import artifact_utils  # noqa: E402
 
 from bench import common  # noqa: E402
 from models import features, preprocessing, trainer  # noqa: E402
-from pipeline import configs  # noqa: E402
+from pipeline import configs, flags, preflight  # noqa: E402
 
 NAME = "trainer_input"
 
@@ -121,7 +121,7 @@ def summarize(values):
     }
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -133,19 +133,26 @@ def main():
         default=configs.TrainingConfig().batch_size,
         help="default: configs.TrainingConfig().batch_size",
     )
-    parser.add_argument("--rounds", type=int, help="A/B rounds (default 7, quick 2)")
-    parser.add_argument("--steps", type=int, help="timed steps per side and round (40, quick 6)")
+    parser.add_argument("--rounds", type=flags.at_least(1), help="A/B rounds (default 7, quick 2)")
+    parser.add_argument(
+        "--steps", type=flags.at_least(1), help="timed steps per side and round (40, quick 6)"
+    )
     parser.add_argument("--results", help="default: bench/results/trainer_input.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 7)
     steps = args.steps or (6 if args.quick else 40)
     untimed_steps = 2 if args.quick else 4  # at the start of each round
     output_dir = os.path.abspath(args.output_dir)
     load_before = [round(load, 2) for load in os.getloadavg()]
 
-    examples, transform_graph = find_transform_output(output_dir)
     training = dataclasses.replace(configs.TrainingConfig(), batch_size=args.batch_size)
-    convention = configs.mask_convention(configs.PipelineConfig(training=training))
+    pipeline_config = configs.PipelineConfig(training=training)
+    try:
+        preflight.check_settings(pipeline_config)
+    except preflight.ConfigError as error:
+        sys.exit(f"Configuration error: {error}")
+    examples, transform_graph = find_transform_output(output_dir)
+    convention = configs.mask_convention(pipeline_config)
     custom_config = {**dataclasses.asdict(training), "mask_convention": convention.to_json_dict()}
     fn_args = common.trainer_fn_args(examples, transform_graph, custom_config)
     config = fn_args.custom_config

@@ -84,7 +84,7 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 
 from bench import common  # noqa: E402
-from pipeline import configs  # noqa: E402
+from pipeline import configs, flags  # noqa: E402
 
 NAME = "transform"
 SCRATCH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "outputs", "transform")
@@ -450,8 +450,12 @@ def main(argv=None):
         default=configs.DEFAULT_OUTPUT_DIR,
         help="a finished pipeline run to take Examples and Schema from (only read)",
     )
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3; quick 1)")
-    parser.add_argument("--limit", type=int, help="use only the first N examples of each split")
+    parser.add_argument(
+        "--rounds", type=flags.at_least(1), help="interleaved rounds (default 3; quick 1)"
+    )
+    parser.add_argument(
+        "--limit", type=flags.at_least(1), help="use only the first N examples of each split"
+    )
     parser.add_argument(
         "--variants",
         default="",

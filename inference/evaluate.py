@@ -33,7 +33,7 @@ from evaluation import visualize
 from evaluation.metrics import SetMetrics
 from inference.model import DEFAULT_MODEL_DIR, load_model
 from inference.predict import MIN_FREE_MB, describe_skipped
-from pipeline import configs, preflight
+from pipeline import configs, flags, preflight
 from sources import image_folder, oxford_layout
 from sources.image_files import (
     BadFile,
@@ -73,8 +73,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--subset", choices=oxford_layout.SUBSETS, default="all", help="Oxford")
     parser.add_argument("--output", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
-    parser.add_argument("--worst", type=int, default=0, metavar="N", help="draw the N worst")
-    parser.add_argument("--limit", type=int, metavar="N", help="evaluate the first N pairs only")
+    parser.add_argument(
+        "--worst", type=flags.at_least(0), default=0, metavar="N", help="draw the N worst"
+    )
+    parser.add_argument(
+        "--limit", type=flags.at_least(1), metavar="N", help="evaluate the first N pairs only"
+    )
     return parser.parse_args(argv)
 
 

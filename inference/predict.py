@@ -25,7 +25,7 @@ from tqdm import tqdm
 import inference
 from evaluation import visualize
 from inference.model import DEFAULT_MODEL_DIR, ModelError, load_model
-from pipeline import configs, preflight
+from pipeline import configs, flags, preflight
 from sources.image_files import BadFile, SourceError, read_image
 from sources.pairs import IMAGE_EXTENSIONS, list_files
 
@@ -45,7 +45,9 @@ def parse_args(argv=None):
         "default: %(default)s",
     )
     parser.add_argument("--output", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
-    parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity of colours")
+    parser.add_argument(
+        "--alpha", type=flags.between(0, 1), default=0.5, help="overlay opacity of colours"
+    )
     return parser.parse_args(argv)
 
 

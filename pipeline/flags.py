@@ -165,6 +165,37 @@ def data_source_from_args(args) -> configs.DataSource:
     return dataclasses.replace(source, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def at_least(minimum: int):
+    """An argparse type for a count: `--rounds 0` is refused by argparse, naming the flag,
+    instead of meaning the default or cutting a list from its end (`[:-1]`)."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value}: it must be {minimum} or more")
+        return value
+
+    return count
+
+
+def between(low: float, high: float):
+    """An argparse type for a number in [low, high], such as an opacity."""
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value}: it must be between {low} and {high}")
+        return value
+
+    return number
+
+
 def flag_name(attribute: str) -> str:
     return "--" + attribute.replace("_", "-")
 
