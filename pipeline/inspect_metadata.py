@@ -29,9 +29,10 @@ import sys  # noqa: E402
 
 from ml_metadata.proto import metadata_store_pb2  # noqa: E402
 
-from pipeline import configs, run_summary  # noqa: E402
+from pipeline import configs, flags, run_summary  # noqa: E402
 
 SECTIONS = ("runs", "executions", "artifacts", "models", "lineage")
+RUN_SECTIONS = (None, "executions", "artifacts")  # the ones that show one run
 # TFX bookkeeping on every artifact: true of all of them, so not worth a column.
 HOUSEKEEPING_PROPERTIES = {
     "is_external",
@@ -346,7 +347,7 @@ def collect(records: Records, section: str | None, run_id=None, artifact_id=None
     data = {"pipeline": records.pipeline_name, "metadata": records.metadata_path}
     if section == "runs":
         data["runs"] = describe_runs(records)
-    elif section in (None, "executions", "artifacts"):
+    elif section in RUN_SECTIONS:
         run = find_run(records, run_id)
         data["run"] = describe_run(records, run)
         if section == "artifacts":
@@ -598,10 +599,18 @@ def parse_args(argv=None):
     parser.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
     parser.add_argument("--run", help="a run id from `inspect runs` (default: the newest run)")
     parser.add_argument(
-        "--artifact", type=int, help="lineage of this artifact (default: the newest pushed model)"
+        "--artifact",
+        type=flags.at_least(1),
+        help="lineage of this artifact (default: the newest pushed model)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # A flag the section does not read is a mistake to point out, not to ignore.
+    if args.run is not None and args.section not in RUN_SECTIONS:
+        parser.error(f"--run is for the overview, executions and artifacts, not {args.section}")
+    if args.artifact is not None and args.section != "lineage":
+        parser.error("--artifact is for `inspect lineage`")
+    return args
 
 
 def main(argv=None) -> int:

@@ -194,3 +194,29 @@ def test_other_mistakes_are_clear_errors(capsys, config, tmp_path):
     ]:
         assert inspect_metadata.main(arguments) == 1
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            ["models", "--run", "1"],
+            "--run is for the overview, executions and artifacts, not models",
+        ),
+        (["runs", "--run", "1"], "--run is for the overview, executions and artifacts, not runs"),
+        (
+            ["lineage", "--run", "1"],
+            "--run is for the overview, executions and artifacts, not lineage",
+        ),
+        (["--artifact", "3"], "--artifact is for `inspect lineage`"),
+        (["artifacts", "--artifact", "3"], "--artifact is for `inspect lineage`"),
+        (["lineage", "--artifact", "0"], "argument --artifact: 0: it must be 1 or more"),
+        (["lineage", "--artifact", "x"], "argument --artifact: 'x' is not a whole number"),
+    ],
+)
+def test_a_flag_the_section_does_not_read_is_refused_not_ignored(capsys, arguments, message):
+    # Parsing alone: no store is needed to refuse these.
+    with pytest.raises(SystemExit) as exit_info:
+        inspect_metadata.main(arguments)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"inspect: error: {message}"
