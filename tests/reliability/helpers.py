@@ -1,9 +1,11 @@
 """Real local_runner.py processes on the tiny dataset, and what they left behind."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 from pipeline import configs, run_summary
@@ -108,3 +110,55 @@ def fill(directory):
         except OSError:
             pass
     return path
+
+
+# Each file through a pushed model's two signatures, in a fresh process: what the
+# hostile-input and fuzz tests send. The first file must be a good image.
+SERVE_SCRIPT = textwrap.dedent(
+    """
+    import json, os, resource, sys
+    import tensorflow as tf
+
+    model = tf.saved_model.load(sys.argv[1])
+    segment_image = model.signatures["segment_image"]
+    serving_default = model.signatures["serving_default"]
+
+    def outcome(call):
+        try:
+            return call()["class_ids"].shape.as_list()
+        except tf.errors.InvalidArgumentError as error:
+            return error.message
+
+    def read(path):
+        with open(path, "rb") as file:
+            return tf.constant(file.read())
+
+    good = read(sys.argv[2])
+    results = {}
+    for path in sys.argv[2:]:
+        image, name = read(path), os.path.basename(path)
+        results["segment_image " + name] = outcome(lambda: segment_image(image=image))
+        batch = tf.stack([good, image])
+        results["serving_default " + name] = outcome(lambda: serving_default(images=batch))
+    no_images = tf.constant([], tf.string)
+    results["serving_default empty batch"] = outcome(lambda: serving_default(images=no_images))
+    results["segment_image good.jpg again"] = outcome(lambda: segment_image(image=good))
+    results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(json.dumps(results))
+    """
+)
+
+
+def serve_files(model_dir, paths) -> dict:
+    """{"segment_image NAME" / "serving_default NAME": mask shape or error message, ...}."""
+    # A clean environment: no TF_USE_LEGACY_KERAS, nothing of the project imported.
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_SCRIPT, model_dir, *paths],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -7,12 +7,10 @@ Then the project's `predict` command gets the same files in one folder.
 """
 
 import io
-import json
 import os
 import struct
 import subprocess
 import sys
-import textwrap
 import zlib
 
 import numpy as np
@@ -21,7 +19,7 @@ import tensorflow as tf
 from PIL import Image
 
 from models import features, trainer
-from tests.reliability.helpers import PROJECT_DIR
+from tests.reliability.helpers import PROJECT_DIR, serve_files
 
 # Tests marked slow need a trained, pushed model (`good_run`): a pipeline run, ~4 minutes.
 
@@ -43,40 +41,6 @@ EXPECTED = {
     # A few hundred bytes whose header claims 65535 x 65535 pixels (12 GB decoded).
     "bomb_65535x65535.png": TOO_LARGE,
 }
-
-SERVE_SCRIPT = textwrap.dedent(
-    """
-    import json, os, resource, sys
-    import tensorflow as tf
-
-    model = tf.saved_model.load(sys.argv[1])
-    segment_image = model.signatures["segment_image"]
-    serving_default = model.signatures["serving_default"]
-
-    def outcome(call):
-        try:
-            return call()["class_ids"].shape.as_list()
-        except tf.errors.InvalidArgumentError as error:
-            return error.message
-
-    def read(path):
-        with open(path, "rb") as file:
-            return tf.constant(file.read())
-
-    good = read(sys.argv[2])
-    results = {}
-    for path in sys.argv[2:]:
-        image, name = read(path), os.path.basename(path)
-        results["segment_image " + name] = outcome(lambda: segment_image(image=image))
-        batch = tf.stack([good, image])
-        results["serving_default " + name] = outcome(lambda: serving_default(images=batch))
-    no_images = tf.constant([], tf.string)
-    results["serving_default empty batch"] = outcome(lambda: serving_default(images=no_images))
-    results["segment_image good.jpg again"] = outcome(lambda: segment_image(image=good))
-    results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    print(json.dumps(results))
-    """
-)
 
 
 def encoded(image: Image.Image, image_format: str, **options) -> bytes:
@@ -152,17 +116,7 @@ def test_the_decoding_guard_decodes_or_refuses_before_decoding(hostile_dir, name
 def served(good_run, hostile_dir):
     _, summary, _ = good_run
     paths = [str(hostile_dir / name) for name in EXPECTED]  # good.jpg first
-    # A clean environment: no TF_USE_LEGACY_KERAS, nothing of the project imported.
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-    result = subprocess.run(
-        [sys.executable, "-c", SERVE_SCRIPT, summary.pushed_model_dir, *paths],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return serve_files(summary.pushed_model_dir, paths)
 
 
 @pytest.mark.slow
