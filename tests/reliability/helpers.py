@@ -142,7 +142,7 @@ SERVE_SCRIPT = textwrap.dedent(
         results["serving_default " + name] = outcome(lambda: serving_default(images=batch))
     no_images = tf.constant([], tf.string)
     results["serving_default empty batch"] = outcome(lambda: serving_default(images=no_images))
-    results["segment_image good.jpg again"] = outcome(lambda: segment_image(image=good))
+    results["segment_image the first file again"] = outcome(lambda: segment_image(image=good))
     results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(json.dumps(results))
     """

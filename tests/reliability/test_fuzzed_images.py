@@ -7,7 +7,10 @@ huge size, junk before or after. Each goes through
   `BadFile` with a reason;
 - `read_mask` with the trimap convention: a mask or a `BadFile`;
 - the serving signatures' decoding (`models/trainer.py` `decode_served_image`): an image
-  tensor or an `InvalidArgumentError`.
+  tensor or an `InvalidArgumentError`;
+- (slow: it needs a pushed model) the pushed SavedModel's `segment_image` and
+  `serving_default` signatures in a fresh process: a mask exactly where the decoding gave
+  an image, else an `InvalidArgumentError`, and the process survives them all.
 Anything else (another exception, a crash of the process) fails the test and names the
 input. The counts of inputs and outcomes are in docs/reliability.md.
 """
@@ -24,6 +27,7 @@ from PIL import Image
 
 from models import features, trainer
 from sources.image_files import BadFile, MaskFormat, read_image, read_mask
+from tests.reliability.helpers import serve_files
 
 VARIANTS_PER_SEED = 60
 SEED = 20261201
@@ -149,20 +153,52 @@ def test_read_mask_gives_a_mask_or_a_reason(fuzzed):
     assert counts.get("BadFile", 0) > 0
 
 
-def test_serving_decodes_or_refuses_each_input(fuzzed):
+def decoded_shapes(inputs) -> dict[str, list | None]:
+    """{name: [height, width] the serving decoding gives, or None where it refuses}."""
     decode = tf.function(
         trainer.decode_served_image, input_signature=[tf.TensorSpec([], tf.string)]
     )
+    shapes = {}
 
     def read(path, data):
         try:
             image = decode(tf.constant(data))
         except tf.errors.InvalidArgumentError:
+            shapes[path.rsplit("/", 1)[-1]] = None
             return "InvalidArgumentError"
         height, width, channels = image.shape.as_list()
         assert channels == 3 and height * width <= features.MAX_IMAGE_PIXELS
+        shapes[path.rsplit("/", 1)[-1]] = [height, width]
         return "image"
 
-    counts = outcomes_of(fuzzed, read)
-    assert sum(counts.values()) == len(fuzzed)
+    counts = outcomes_of(inputs, read)
+    assert sum(counts.values()) == len(inputs)
     assert counts.get("InvalidArgumentError", 0) > 0 and counts.get("image", 0) > 0
+    return shapes
+
+
+def test_serving_decodes_or_refuses_each_input(fuzzed):
+    decoded_shapes(fuzzed)
+
+
+@pytest.mark.slow
+def test_the_pushed_signatures_answer_each_input_as_their_decoding_does(fuzzed, good_run, tmp_path):
+    _, summary, _ = good_run
+    good = tmp_path / "good.png"
+    good.write_bytes(seed_files()["png"])
+    served = serve_files(summary.pushed_model_dir, [str(good)] + [path for _, path, _ in fuzzed])
+
+    expected = decoded_shapes(fuzzed)
+    counts = {}
+    for name, shape in expected.items():
+        single, batch = served["segment_image " + name], served["serving_default " + name]
+        if shape is None:  # refused: an InvalidArgumentError's message, for the whole batch
+            assert isinstance(single, str) and single, name
+            assert isinstance(batch, str) and batch, name
+            counts["InvalidArgumentError"] = counts.get("InvalidArgumentError", 0) + 1
+        else:  # a mask at the image's own size; the batch at the model's size
+            assert single == shape, name
+            assert isinstance(batch, list) and batch[0] == 2, name
+            counts["mask"] = counts.get("mask", 0) + 1
+    print(f"{len(expected)} inputs through each signature: {counts}")
+    assert served["segment_image the first file again"] == [24, 32]  # the process still serves
