@@ -73,7 +73,8 @@ def run_pipeline_first(output_dir: str) -> str:
 def pipeline_outputs(output_dir: str):
     """(store, {(component, output key): newest artifact}, metadata path) of the pipeline
     run in output_dir; exits with the fix when no pipeline has run there."""
-    from pipeline import run_summary  # imports ML Metadata: only when needed
+    from metadata import queries  # imports ML Metadata: only when needed
+    from metadata.store import open_store
 
     metadata_path = configs.PipelineConfig(output_dir=output_dir).metadata_path
     if not os.path.exists(metadata_path):
@@ -81,8 +82,8 @@ def pipeline_outputs(output_dir: str):
             f"No ML Metadata at {metadata_path}: no pipeline has run in {output_dir}; "
             f"{run_pipeline_first(output_dir)}, or pass --output-dir."
         )
-    store = run_summary.open_store(metadata_path)
-    return store, run_summary.latest_outputs(store, configs.PIPELINE_NAME), metadata_path
+    store = open_store(metadata_path)
+    return store, queries.latest_outputs(store, configs.PIPELINE_NAME), metadata_path
 
 
 def newest_examples(outputs: dict):

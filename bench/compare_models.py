@@ -21,8 +21,10 @@ import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
-import local_runner  # noqa: E402
-from pipeline import configs, preflight, run_summary  # noqa: E402
+from metadata import queries  # noqa: E402
+from metadata.store import open_store  # noqa: E402
+from orchestration.local import run as local_run  # noqa: E402
+from pipeline import configs, preflight  # noqa: E402
 
 # (name, TrainingConfig overrides): the default first, then one change at a time.
 VARIANTS = [
@@ -79,9 +81,9 @@ def main(argv=None):
     for name, training in variants:
         config = dataclasses.replace(base, training=training)
         started = time.time()
-        summary = local_runner.run(config, os.path.join(config.output_dir, "run.log"))
-        store = run_summary.open_store(config.metadata_path)
-        trainer = run_summary.executions_by_component(store, config.pipeline_name)["Trainer"][-1]
+        summary = local_run.run(config, os.path.join(config.output_dir, "run.log"))
+        store = open_store(config.metadata_path)
+        trainer = queries.executions_by_component(store, config.pipeline_name)["Trainer"][-1]
         trainer_seconds = (
             trainer.last_update_time_since_epoch - trainer.create_time_since_epoch
         ) / 1000

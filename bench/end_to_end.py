@@ -35,7 +35,9 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 from bench import common  # noqa: E402
-from pipeline import configs, inspect_metadata, run_summary  # noqa: E402
+from metadata import run_summary  # noqa: E402
+from metadata.inspect import describe, load  # noqa: E402
+from pipeline import configs  # noqa: E402
 
 SIZES = {"default": "synthetic_pets", "full": "synthetic_pets_full", "tiny": "synthetic_pets_tiny"}
 GOALS = {
@@ -100,7 +102,7 @@ def main(argv=None):
 def measure(output_dir, started, ended, memory) -> dict:
     """Per-component times and memory from ML Metadata and the samples, and the overhead."""
     metadata_path = os.path.join(output_dir, "metadata.sqlite")
-    records = inspect_metadata.load(metadata_path, configs.PIPELINE_NAME)
+    records = load.load(metadata_path, configs.PIPELINE_NAME)
     run = records.runs[-1]
     executions = [records.executions[i] for i in records.run_execution_ids[run.id]]
     executions.sort(key=lambda execution: execution.create_time_since_epoch)
@@ -112,7 +114,7 @@ def measure(output_dir, started, ended, memory) -> dict:
         components.append(
             {
                 "component": records.component[execution.id],
-                "state": inspect_metadata.state_name(execution),
+                "state": describe.state_name(execution),
                 "seconds": round(end - start, 1),
                 "share_of_wall": round((end - start) / wall_seconds, 3),
                 "peak_memory_gib": gib(memory.peak_between(start, end)),

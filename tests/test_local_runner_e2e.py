@@ -11,8 +11,10 @@ import pytest
 import tensorflow_model_analysis as tfma
 from PIL import Image
 
-import local_runner
-from pipeline import configs, run_summary
+from metadata import queries, run_summary
+from metadata.store import open_store
+from orchestration.local import run as local_run
+from pipeline import configs
 from tests.conftest import tiny_pipeline_config
 
 
@@ -23,19 +25,19 @@ def tiny_config(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(tiny_config):
-    summary = local_runner.run(tiny_config, os.path.join(tiny_config.output_dir, "run.log"))
+    summary = local_run.run(tiny_config, os.path.join(tiny_config.output_dir, "run.log"))
     return summary
 
 
 def test_run_records_every_component_and_artifact(tiny_config, first_run, component_ids):
-    store = run_summary.open_store(tiny_config.metadata_path)
-    executions = run_summary.executions_by_component(store, tiny_config.pipeline_name)
+    store = open_store(tiny_config.metadata_path)
+    executions = queries.executions_by_component(store, tiny_config.pipeline_name)
     # A resolver is recorded only once it has something to resolve.
     for component in component_ids - {"latest_blessed_model_resolver"}:
         states = [e.last_known_state for e in executions[component]]
         assert states == [3], f"{component}: {states}"  # 3 = COMPLETE
 
-    outputs = run_summary.latest_outputs(store, tiny_config.pipeline_name)
+    outputs = queries.latest_outputs(store, tiny_config.pipeline_name)
     for component, output in [
         ("TFDSExampleGen", "examples"),
         ("StatisticsGen", "statistics"),
@@ -90,8 +92,8 @@ def test_first_model_is_evaluated_blessed_and_pushed(tiny_config, first_run):
 
 
 def test_visual_report_shows_real_predictions(tiny_config, first_run):
-    store = run_summary.open_store(tiny_config.metadata_path)
-    report = run_summary.latest_outputs(store, tiny_config.pipeline_name)[
+    store = open_store(tiny_config.metadata_path)
+    report = queries.latest_outputs(store, tiny_config.pipeline_name)[
         "SegmentationReport", "report"
     ]
     index = report.custom_properties["index"].string_value
@@ -115,7 +117,7 @@ def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, 
     strict = dataclasses.replace(
         tiny_config, evaluation=configs.EvaluationConfig(blessing_min=1.01)
     )
-    summary = local_runner.run(strict, os.path.join(strict.output_dir, "run.log"))
+    summary = local_run.run(strict, os.path.join(strict.output_dir, "run.log"))
 
     assert summary.blessed is False
     assert summary.pushed_model_dir is None
@@ -126,8 +128,8 @@ def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, 
         os.path.basename(first_run.pushed_model_dir)
     ]
     # Everything up to the Trainer came from the cache; only evaluation ran again.
-    store = run_summary.open_store(tiny_config.metadata_path)
-    executions = run_summary.executions_by_component(store, tiny_config.pipeline_name)
+    store = open_store(tiny_config.metadata_path)
+    executions = queries.executions_by_component(store, tiny_config.pipeline_name)
     for component in ["TFDSExampleGen", "Transform", "Trainer"]:
         assert [e.last_known_state for e in executions[component]] == [3, 5]  # 5 = CACHED
     assert [e.last_known_state for e in executions["Evaluator"]] == [3, 3]

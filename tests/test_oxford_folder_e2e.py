@@ -10,8 +10,11 @@ import pytest
 from PIL import Image
 
 import local_runner
+from metadata import queries, run_summary
+from metadata.store import open_store
 from models import features
-from pipeline import preflight, run_summary
+from orchestration.local import run as local_run
+from pipeline import preflight
 from tests import trap_files
 
 
@@ -35,15 +38,15 @@ def folder_run(tmp_path_factory):
     )
     config = local_runner.config_from_args(args)
     description = preflight.check(config)
-    summary = local_runner.run(config, os.path.join(config.output_dir, "run.log"))
+    summary = local_run.run(config, os.path.join(config.output_dir, "run.log"))
     return config, description, summary
 
 
 def test_folder_is_checked_then_ingested_with_a_skip_report(folder_run):
     config, description, summary = folder_run
     assert description.endswith("22 pairs, 1 files without a partner (pug_901.jpg, ...)")
-    store = run_summary.open_store(config.metadata_path)
-    outputs = run_summary.latest_outputs(store, config.pipeline_name)
+    store = open_store(config.metadata_path)
+    outputs = queries.latest_outputs(store, config.pipeline_name)
     examples = outputs["FolderExampleGen", "examples"]
     counts = [examples.custom_properties[f"num_examples_{s}"].int_value for s in ("train", "eval")]
     # 20 generated + pug_902 (CMYK) = 21 written; the official test images stay out.

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from pipeline import run_summary
+from metadata import run_summary
 from tests.reliability.helpers import run_runner, runner_command
 
 

@@ -8,7 +8,9 @@ import sys
 import textwrap
 import time
 
-from pipeline import configs, run_summary
+from metadata import queries
+from metadata.store import open_store
+from pipeline import configs
 from tests.conftest import DATA_COMPONENTS, tiny_runner_flags
 
 PROJECT_DIR = configs.PROJECT_DIR
@@ -85,12 +87,10 @@ def execution_states(output_dir, pipeline_name=configs.PIPELINE_NAME):
     metadata_path = os.path.join(output_dir, "metadata.sqlite")
     if not os.path.exists(metadata_path):
         return {}
-    store = run_summary.open_store(metadata_path)
+    store = open_store(metadata_path)
     return {
         component: [STATE_NAMES[e.last_known_state] for e in executions]
-        for component, executions in run_summary.executions_by_component(
-            store, pipeline_name
-        ).items()
+        for component, executions in queries.executions_by_component(store, pipeline_name).items()
     }
 
 

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from pipeline import configs, inspect_metadata
+from metadata.inspect import describe, load
+from pipeline import configs
 from tests.reliability.helpers import (
     UPSTREAM,
     execution_states,
@@ -127,10 +128,8 @@ def test_the_rerun_resumes_from_the_cache_and_fails_the_killed_execution(
     model_dirs = os.listdir(os.path.join(paths["pipeline_root"], "Trainer", "model"))
     assert killed_id not in model_dirs and len(model_dirs) == 1
     # `inspect runs` now shows the killed run as FAILED, not as running for ever.
-    records = inspect_metadata.load(
-        os.path.join(paths["output_dir"], "metadata.sqlite"), configs.PIPELINE_NAME
-    )
-    assert [run["status"] for run in inspect_metadata.describe_runs(records)] == [
+    records = load.load(os.path.join(paths["output_dir"], "metadata.sqlite"), configs.PIPELINE_NAME)
+    assert [run["status"] for run in describe.describe_runs(records)] == [
         "FAILED",
         "COMPLETE",
     ]

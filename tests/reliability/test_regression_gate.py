@@ -10,7 +10,8 @@ import os
 import pytest
 import tensorflow_model_analysis as tfma
 
-from pipeline import configs, run_summary
+from metadata import run_summary
+from pipeline import configs
 from tests.reliability.helpers import UPSTREAM, execution_states, run_runner, runner_command
 
 pytestmark = pytest.mark.slow  # two pipeline runs: about 6 minutes on 2 cores

@@ -1,4 +1,4 @@
-from pipeline.run_summary import RunSummary, format_summary
+from metadata.run_summary import RunSummary, format_summary
 
 
 def test_summary_shows_metrics_blessing_and_pushed_path():

@@ -1,6 +1,6 @@
 import logging
 
-from pipeline.progress import ComponentProgress
+from orchestration.local.progress import ComponentProgress
 
 
 def record(msg, args=(), level=logging.INFO, name="absl", pathname="/elsewhere/tfx/x.py"):

@@ -1,13 +1,13 @@
-"""What a run produced, read back from ML Metadata: eval Dice, blessing, pushed model."""
+"""The end-of-run summary, read back from ML Metadata: eval Dice, blessing, pushed model."""
 
 import dataclasses
 import glob
 import math
 import os
 
-from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+from metadata import queries, store
 
 
 @dataclasses.dataclass
@@ -22,38 +22,6 @@ class RunSummary:
     num_skipped: int | None = None
     ingestion_report: str | None = None
     visual_report: str | None = None  # the SegmentationReport's index.html
-
-
-def open_store(metadata_path: str) -> metadata_store.MetadataStore:
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
-
-
-def executions_by_component(store, pipeline_name: str) -> dict[str, list]:
-    """{component id: its executions, oldest first}, from TFX's per-node contexts."""
-    prefix = pipeline_name + "."
-    by_component = {}
-    for context in store.get_contexts_by_type("node"):
-        if context.name.startswith(prefix):
-            executions = store.get_executions_by_context(context.id)
-            by_component[context.name[len(prefix) :]] = sorted(executions, key=lambda e: e.id)
-    return by_component
-
-
-def latest_outputs(store, pipeline_name: str) -> dict[tuple[str, str], metadata_store_pb2.Artifact]:
-    """{(component id, output key): the newest artifact it output}, cached runs included."""
-    newest_ids = {}
-    for component, executions in executions_by_component(store, pipeline_name).items():
-        events = store.get_events_by_execution_ids([e.id for e in executions])
-        for event in events:
-            if event.type != metadata_store_pb2.Event.OUTPUT:
-                continue
-            key = (component, event.path.steps[0].key)
-            newest_ids[key] = max(newest_ids.get(key, 0), event.artifact_id)
-    artifacts = {a.id: a for a in store.get_artifacts_by_id(list(newest_ids.values()))}
-    return {key: artifacts[artifact_id] for key, artifact_id in newest_ids.items()}
 
 
 def overall_metrics(evaluation_uri: str) -> dict[str, float]:
@@ -80,8 +48,7 @@ def anomalies_by_split(anomalies_uri: str) -> dict[str, list[str]]:
 
 
 def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
-    store = open_store(metadata_path)
-    outputs = latest_outputs(store, pipeline_name)
+    outputs = queries.latest_outputs(store.open_store(metadata_path), pipeline_name)
     evaluation = outputs.get(("Evaluator", "evaluation"))
     blessing = outputs.get(("Evaluator", "blessing"))
     pushed = outputs.get(("Pusher", "pushed_model"))

@@ -8,8 +8,11 @@ import sys
 
 import pytest
 
-import local_runner
-from pipeline import inspect_metadata, run_summary
+from metadata import queries
+from metadata.inspect import cli
+from metadata.inspect.format import format_duration
+from metadata.store import open_store
+from orchestration.local import run as local_run
 from tests.conftest import DATA_COMPONENTS, tiny_pipeline_config
 
 # The second run takes everything up to the Trainer from the cache; the Evaluator runs
@@ -29,16 +32,16 @@ def expected_states(component_ids):
 def config(tmp_path_factory):
     config = tiny_pipeline_config(tmp_path_factory.mktemp("inspect"))
     for _ in range(2):
-        local_runner.run(config, os.path.join(config.output_dir, "run.log"))
+        local_run.run(config, os.path.join(config.output_dir, "run.log"))
     return config
 
 
 def inspect(capsys, config, *args):
     """The table and the JSON of one `inspect` command."""
     arguments = [*args, "--metadata", config.metadata_path]
-    assert inspect_metadata.main(arguments) == 0
+    assert cli.main(arguments) == 0
     table = capsys.readouterr().out
-    assert inspect_metadata.main([*arguments, "--json"]) == 0
+    assert cli.main([*arguments, "--json"]) == 0
     return table, json.loads(capsys.readouterr().out)
 
 
@@ -78,7 +81,7 @@ def test_executions_of_a_run(capsys, config, expected_states, run_index):
         assert isinstance(execution["duration_seconds"], float)
         assert execution["duration_seconds"] >= 0
         row = table_row(table, str(execution["id"]), execution["component"], execution["state"])
-        assert row.endswith(inspect_metadata.format_duration(execution["duration_seconds"]))
+        assert row.endswith(format_duration(execution["duration_seconds"]))
 
 
 def test_artifacts_with_uris_on_disk_and_their_producers(capsys, config):
@@ -140,8 +143,8 @@ def test_lineage_goes_from_the_pushed_model_back_to_the_examples(capsys, config)
     ]
     made_by = [node["component"] for node in [pushed, model, transform_graph, examples]]
     assert made_by == ["Pusher", "Trainer", "Transform", "TFDSExampleGen"]
-    store = run_summary.open_store(config.metadata_path)
-    outputs = run_summary.latest_outputs(store, config.pipeline_name)
+    store = open_store(config.metadata_path)
+    outputs = queries.latest_outputs(store, config.pipeline_name)
     assert pushed["id"] == outputs["Pusher", "pushed_model"].id  # the newest push
     assert examples["uri"] == outputs["TFDSExampleGen", "examples"].uri
     assert examples["inputs"] == {}
@@ -170,7 +173,7 @@ def test_overview_shows_the_newest_run_and_the_models(capsys, config, expected_s
 def test_a_missing_store_is_a_clear_error(tmp_path):
     missing = str(tmp_path / "nowhere" / "metadata.sqlite")
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.inspect_metadata", "runs", "--metadata", missing],
+        [sys.executable, "-m", "metadata.inspect", "runs", "--metadata", missing],
         capture_output=True,
         text=True,
     )
@@ -192,7 +195,7 @@ def test_other_mistakes_are_clear_errors(capsys, config, tmp_path):
         ),
         (["executions", "--metadata", config.metadata_path, "--run", "9999"], "No run '9999'"),
     ]:
-        assert inspect_metadata.main(arguments) == 1
+        assert cli.main(arguments) == 1
         assert message in capsys.readouterr().err
 
 
@@ -217,6 +220,6 @@ def test_other_mistakes_are_clear_errors(capsys, config, tmp_path):
 def test_a_flag_the_section_does_not_read_is_refused_not_ignored(capsys, arguments, message):
     # Parsing alone: no store is needed to refuse these.
     with pytest.raises(SystemExit) as exit_info:
-        inspect_metadata.main(arguments)
+        cli.main(arguments)
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"inspect: error: {message}"

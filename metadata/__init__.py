@@ -1,0 +1,1 @@
+"""ML Metadata: opening the store, the shared queries, the run summary and `inspect`."""

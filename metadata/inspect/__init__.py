@@ -1,0 +1,1 @@
+"""The `inspect` command: load (load.py), describe (describe.py), format (format.py)."""

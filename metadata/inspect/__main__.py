@@ -1,0 +1,5 @@
+import sys
+
+from metadata.inspect.cli import main
+
+sys.exit(main())

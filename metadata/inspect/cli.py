@@ -1,0 +1,78 @@
+"""What the pipeline's runs recorded in ML Metadata: runs, executions, artifacts, models, lineage.
+
+    inspect                       the newest run's executions, and every model's evaluation
+    inspect runs                  every run: when, how long, its executions' states
+    inspect executions --run ID   one run's executions (default: the newest run)
+    inspect artifacts             what the newest run's executions output, with their URIs
+    inspect models                each model: metrics, blessing, where it was pushed
+    inspect lineage               the newest pushed model, back to the examples it came from
+    inspect models --json         any of these as JSON
+
+The store is opened read-only, so this works while a run is writing to it.
+"""
+
+import os
+
+# Before TensorFlow is imported (reading evaluations loads TFMA): the project runs on Keras 2
+# (tf_keras), and TF's C++ INFO lines would bury the tables.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+
+from metadata.inspect.describe import RUN_SECTIONS, SECTIONS, collect  # noqa: E402
+from metadata.inspect.format import format_text  # noqa: E402
+from metadata.inspect.load import InspectError, load  # noqa: E402
+from pipeline import configs, flags  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="inspect", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("section", nargs="?", choices=SECTIONS, help="default: an overview")
+    parser.add_argument(
+        "--metadata",
+        default=configs.PipelineConfig().metadata_path,
+        help="the ML Metadata sqlite file (default: %(default)s)",
+    )
+    parser.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
+    parser.add_argument("--run", help="a run id from `inspect runs` (default: the newest run)")
+    parser.add_argument(
+        "--artifact",
+        type=flags.at_least(1),
+        help="lineage of this artifact (default: the newest pushed model)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args(argv)
+    # A flag the section does not read is a mistake to point out, not to ignore.
+    if args.run is not None and args.section not in RUN_SECTIONS:
+        parser.error(f"--run is for the overview, executions and artifacts, not {args.section}")
+    if args.artifact is not None and args.section != "lineage":
+        parser.error("--artifact is for `inspect lineage`")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # TFMA's reader calls a deprecated TensorFlow function, which says so on every run.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        records = load(args.metadata, args.pipeline_name)
+        data = collect(records, args.section, args.run, args.artifact)
+    except InspectError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2) if args.json else format_text(data, args.section))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

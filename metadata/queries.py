@@ -1,0 +1,33 @@
+"""The ML Metadata queries the runner, `inspect` and the benchmarks share.
+
+TFX records each component of a pipeline in a "node" context named PIPELINE.COMPONENT_ID
+(the ids are `pipeline.pipeline.COMPONENT_IDS`); these read executions and artifacts back
+through them.
+"""
+
+from ml_metadata.proto import metadata_store_pb2
+
+
+def executions_by_component(store, pipeline_name: str) -> dict[str, list]:
+    """{component id: its executions, oldest first}, from TFX's per-node contexts."""
+    prefix = pipeline_name + "."
+    by_component = {}
+    for context in store.get_contexts_by_type("node"):
+        if context.name.startswith(prefix):
+            executions = store.get_executions_by_context(context.id)
+            by_component[context.name[len(prefix) :]] = sorted(executions, key=lambda e: e.id)
+    return by_component
+
+
+def latest_outputs(store, pipeline_name: str) -> dict[tuple[str, str], metadata_store_pb2.Artifact]:
+    """{(component id, output key): the newest artifact it output}, cached runs included."""
+    newest_ids = {}
+    for component, executions in executions_by_component(store, pipeline_name).items():
+        events = store.get_events_by_execution_ids([e.id for e in executions])
+        for event in events:
+            if event.type != metadata_store_pb2.Event.OUTPUT:
+                continue
+            key = (component, event.path.steps[0].key)
+            newest_ids[key] = max(newest_ids.get(key, 0), event.artifact_id)
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(list(newest_ids.values()))}
+    return {key: artifacts[artifact_id] for key, artifact_id in newest_ids.items()}
