@@ -1,0 +1,1 @@
+"""Local runs: one pipeline run on this machine, its run guard and its console progress."""
