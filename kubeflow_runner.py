@@ -15,16 +15,13 @@ be storage every pod reads and writes with TensorFlow: gs://..., or a volume mou
 the same path in every pod. The settings are checked before anything is compiled.
 """
 
-import os
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import argparse
+import dataclasses
 
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-
-from orchestration.kubeflow import compiler  # noqa: E402
-from pipeline import flags, preflight  # noqa: E402
+from orchestration.kubeflow import compiler
+from pipeline import flags, preflight
 
 
 def parse_args(argv=None):

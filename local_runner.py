@@ -14,17 +14,12 @@ on the same directory is refused at start. A run that was killed can simply be r
 it resumes from TFX's cache (see docs/reliability.md).
 """
 
-import os
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
-# Before anything imports TensorFlow: tf.Transform needs Keras 2 (tf_keras), and TF's C++
-# INFO/WARNING chatter would bury the pipeline's own progress (it stays in run.log).
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import argparse
 
-import argparse  # noqa: E402
-
-from orchestration.local import run  # noqa: E402
-from pipeline import configs, flags  # noqa: E402
+from orchestration.local import run
+from pipeline import configs, flags
 
 
 def parse_args(argv=None):

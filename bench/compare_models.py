@@ -9,22 +9,19 @@ and the report run again. The Evaluator's metrics on the eval split (exact over 
 pixels) and the Trainer's wall time go to bench/results/compare_models.json and a table.
 """
 
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
+import argparse
+import dataclasses
+import json
 import os
+import platform
+import sys
+import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-from metadata import queries  # noqa: E402
-from metadata.store import open_store  # noqa: E402
-from orchestration.local import run as local_run  # noqa: E402
-from pipeline import configs, preflight  # noqa: E402
+from metadata import queries
+from metadata.store import open_store
+from orchestration.local import run as local_run
+from pipeline import configs, preflight
 
 # (name, TrainingConfig overrides): the default first, then one change at a time.
 VARIANTS = [

@@ -23,21 +23,18 @@ generated inside the ExampleGen, which the results record (`dataset_prepared_bef
 Results go to bench/results/end_to_end_<size>.json.
 """
 
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
+import argparse
 import os
+import shutil
+import subprocess
+import sys
+import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import argparse  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-from bench import common  # noqa: E402
-from metadata import run_summary  # noqa: E402
-from metadata.inspect import describe, load  # noqa: E402
-from pipeline import configs  # noqa: E402
+from bench import common
+from metadata import run_summary
+from metadata.inspect import describe, load
+from pipeline import configs
 
 SIZES = {"default": "synthetic_pets", "full": "synthetic_pets_full", "tiny": "synthetic_pets_tiny"}
 GOALS = {

@@ -37,29 +37,25 @@ model time / (model time + preprocessing time). At batch 1 fixed per-call costs 
 signature's argument handling, the while loop, the checks) weigh more.
 """
 
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
+import argparse
+import glob
+import io
 import os
+import statistics
+import sys
+import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from PIL import Image
 
-import argparse  # noqa: E402
-import glob  # noqa: E402
-import io  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from bench import common  # noqa: E402
-from models import features, preprocessing, trainer  # noqa: E402
-from pipeline import configs, flags  # noqa: E402
+from bench import common
+from models import features, preprocessing, trainer
+from pipeline import configs, flags
 
 NAME = "serving"
-
 
 PHOTO_SIZE = (500, 375)  # width, height of a typical Oxford-IIIT Pet photo (landscape)
 BATCH_SIZES = (1, 32)

@@ -34,26 +34,23 @@ within seconds; a round disturbed more on one side shows in the spread of the ro
 it must for `_load_examples`'s cache.
 """
 
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
+import argparse
+import dataclasses
+import math
 import os
+import statistics
+import sys
+import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras
+from tfx.types import artifact_utils
 
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import math  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-import tf_keras  # noqa: E402
-from tfx.types import artifact_utils  # noqa: E402
-
-from bench import common  # noqa: E402
-from models import features, preprocessing, trainer  # noqa: E402
-from pipeline import configs, flags, preflight  # noqa: E402
+from bench import common
+from models import features, preprocessing, trainer
+from pipeline import configs, flags, preflight
 
 NAME = "trainer_input"
 

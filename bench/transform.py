@@ -68,23 +68,20 @@ materialize, no_materialize, statistics, disable_statistics
 (e.g. after+materialize: where the time went without the statistics).
 """
 
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
+import argparse
+import contextlib
+import dataclasses
+import gc
+import json
+import logging
 import os
+import shutil
+import statistics
+import sys
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import dataclasses  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-
-from bench import common  # noqa: E402
-from pipeline import configs, flags  # noqa: E402
+from bench import common
+from pipeline import configs, flags
 
 NAME = "transform"
 SCRATCH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "outputs", "transform")

@@ -4,14 +4,9 @@ Both load only the pushed SavedModel and its metadata (inference/model.py), neve
 pipeline, so they work in a fresh process wherever the project is installed.
 """
 
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 import logging
-import os
 import sys
-
-# Before TensorFlow is imported (every tool imports this package first): the project runs
-# on Keras 2 (tf_keras), and TF's C++ INFO/WARNING lines would bury the tools' output.
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def setup_logging():

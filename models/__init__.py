@@ -7,6 +7,11 @@ both components (which is what you want after changing them), so keep it to thei
 
 import os
 
-# tf.Transform supports Keras 2 only. TensorFlow picks its Keras when first imported, so
-# this has to happen before any `import tensorflow`; entry points set it too.
+# TensorFlow's environment for the whole project, in this one place. Every entry point
+# (runners, commands, benchmarks, tests) imports this package before TensorFlow, which
+# reads both when first imported:
+# - tf.Transform supports Keras 2 only: TensorFlow must pick tf_keras;
+# - TF's C++ INFO/WARNING lines would bury the project's own output (run.log keeps them).
+# The Dockerfile sets the same for processes in the image that start elsewhere.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

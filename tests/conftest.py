@@ -1,14 +1,9 @@
 """Test set-up shared by the suite."""
 
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 import dataclasses
-import os
 
 import pytest
-
-# Before TensorFlow is imported anywhere: the project runs on Keras 2 (tf_keras).
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 
 # The components upstream of the Trainer: what a rerun that changes nothing in the data
 # takes from TFX's cache (the e2e, inspect and reliability tests all check it).

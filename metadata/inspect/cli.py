@@ -11,22 +11,17 @@
 The store is opened read-only, so this works while a run is writing to it.
 """
 
-import os
+import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
-# Before TensorFlow is imported (reading evaluations loads TFMA): the project runs on Keras 2
-# (tf_keras), and TF's C++ INFO lines would bury the tables.
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import argparse
+import json
+import logging
+import sys
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-
-from metadata.inspect.describe import RUN_SECTIONS, SECTIONS, collect  # noqa: E402
-from metadata.inspect.format import format_text  # noqa: E402
-from metadata.inspect.load import InspectError, load  # noqa: E402
-from pipeline import configs, flags  # noqa: E402
+from metadata.inspect.describe import RUN_SECTIONS, SECTIONS, collect
+from metadata.inspect.format import format_text
+from metadata.inspect.load import InspectError, load
+from pipeline import configs, flags
 
 
 def parse_args(argv=None):
@@ -72,7 +67,6 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
 
 if __name__ == "__main__":
     sys.exit(main())
