@@ -52,6 +52,7 @@ class SegmentationMetrics(metric_types.Metric):
         class_names: List[str],
         background: Optional[str] = None,
         threshold_metric: str = "mean_dice",
+        code_version: Optional[str] = None,
     ):
         # The arguments are the serialised config (get_config returns these kwargs), so
         # `MetricConfig(config=json.dumps({...}))` rebuilds it. merge_per_key_computations
@@ -66,6 +67,9 @@ class SegmentationMetrics(metric_types.Metric):
             class_names=list(class_names),
             background=background,
             threshold_metric=threshold_metric,
+            # Not used by the metric: in its config, it is part of TFX's cache key for the
+            # Evaluator, so that an edit to this code re-runs it (pipeline/code_version.py).
+            code_version=code_version,
         )
         self.name = threshold_metric
 
@@ -74,6 +78,7 @@ def _computations(
     class_names: List[str],
     background: Optional[str] = None,
     threshold_metric: str = "mean_dice",
+    code_version: Optional[str] = None,
     model_name: str = "",
     output_name: str = "",
     sub_key: Optional[metric_types.SubKey] = None,
@@ -84,6 +89,7 @@ def _computations(
     # MetricsSpec. They go into every key unchanged, because thresholds are matched on the
     # full key. Example weights and sub_keys do not apply to pixel counts.
     del threshold_metric  # only the metric's .name, for thresholds
+    del code_version  # only for TFX's cache key
     base = metric_types.MetricKey(
         name="",
         model_name=model_name,

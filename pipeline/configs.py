@@ -12,7 +12,6 @@ from models import features
 PIPELINE_NAME = "pet-segmentation"
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUTPUT_DIR = os.path.join(PROJECT_DIR, "outputs")
-MODULES_DIR = os.path.join(PROJECT_DIR, "models")
 
 
 # Data sources: a TFDS dataset, the Oxford-IIIT Pet archives unpacked, or a generic folder.

@@ -1,7 +1,6 @@
 """create_pipeline(): the one pipeline definition that every runner compiles."""
 
 import dataclasses
-import hashlib
 import json
 import os
 
@@ -18,6 +17,11 @@ from components.segmentation_report import SegmentationReport
 from components.tfds_example_gen import TFDSExampleGen
 from models import features
 from pipeline import configs
+from pipeline.code_version import code_version
+
+# The Transform's and the Trainer's code, imported by name where they run.
+PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
+RUN_FN = "models.trainer.run_fn"
 
 
 def create_pipeline(
@@ -30,8 +34,7 @@ def create_pipeline(
     # where they run (this checkout, or the image on Kubeflow), not from module files
     # that TFX would package as wheels under the pipeline root at compile time: so a
     # compiling machine needs no write access to the cluster's storage. The hash of
-    # models/ in their config still makes an edit there re-run them.
-    code_version = module_files_hash()
+    # that code in their config still makes an edit there re-run them.
     example_gen = example_gen_for(config.data)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
@@ -48,18 +51,18 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        preprocessing_fn="models.preprocessing.preprocessing_fn",
+        preprocessing_fn=PREPROCESSING_FN,
         custom_config={
             "image_size": training.image_size,
             "mask_convention": convention,
-            "module_files_hash": code_version,
+            "code_version": code_version(PREPROCESSING_FN.rsplit(".", 1)[0]),
         },
         materialize=False,
         # StatisticsGen already describes the raw examples.
         disable_statistics=True,
     )
     trainer = tfx.components.Trainer(
-        run_fn="models.trainer.run_fn",
+        run_fn=RUN_FN,
         examples=example_gen.outputs["examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
@@ -68,7 +71,7 @@ def create_pipeline(
         custom_config={
             **dataclasses.asdict(training),
             "mask_convention": convention,
-            "module_files_hash": code_version,
+            "code_version": code_version(RUN_FN.rsplit(".", 1)[0]),
         },
     )
     # The baseline for "no regression": the newest model that was blessed before.
@@ -128,22 +131,6 @@ def baseline_finder(config: configs.PipelineConfig, candidate_model):
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
-
-
-def module_files_hash() -> str:
-    """A hash of the module files' code (models/*.py), for Transform's and Trainer's config.
-
-    TFX reuses a cached execution when its inputs and exec properties are unchanged. A
-    local run names the module file by its path, so without this an edit to models/ would
-    not re-run Transform and Trainer, and the old code's model would be pushed again.
-    """
-    digest = hashlib.sha256()
-    for name in sorted(os.listdir(configs.MODULES_DIR)):
-        if name.endswith(".py"):
-            digest.update(name.encode() + b"\0")
-            with open(os.path.join(configs.MODULES_DIR, name), "rb") as module_file:
-                digest.update(module_file.read())
-    return digest.hexdigest()[:16]
 
 
 def example_gen_for(source: configs.DataSource):
@@ -208,6 +195,10 @@ def eval_config(config: configs.PipelineConfig) -> tfma.EvalConfig:
                                 "class_names": list(convention.class_names),
                                 "background": convention.background,
                                 "threshold_metric": evaluation.blessing_metric,
+                                # TFX's cache key for the Evaluator (pipeline/code_version.py).
+                                "code_version": code_version(
+                                    "evaluation.tfma_metrics", "components.evaluator.executor"
+                                ),
                             }
                         ),
                         # The whole split only: a MetricConfig.threshold would apply to

@@ -16,6 +16,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.folder_example_gen import executor
+from pipeline.code_version import code_version
 
 LAYOUTS = ("oxford", "image_folder")
 
@@ -39,6 +40,8 @@ class FolderExampleGenSpec(types.ComponentSpec):
         "eval_fraction": ExecutionParameter(type=float),
         "seed": ExecutionParameter(type=int),
         "max_bad_fraction": ExecutionParameter(type=float),
+        # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
+        "code_version": ExecutionParameter(type=str),
     }
     INPUTS = {}
     OUTPUTS = {
@@ -65,6 +68,7 @@ class FolderExampleGen(base_component.BaseComponent):
         if layout not in LAYOUTS:
             raise ValueError(f"Unknown layout {layout!r}; use one of {LAYOUTS}.")
         spec = FolderExampleGenSpec(
+            code_version=code_version(executor.__name__),
             layout=layout,
             root=root,
             image_dir=image_dir,

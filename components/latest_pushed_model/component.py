@@ -27,12 +27,15 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.latest_pushed_model import executor
+from pipeline.code_version import code_version
 
 
 class LatestPushedModelSpec(types.ComponentSpec):
     PARAMETERS = {
         # The Pusher's base directory: <serving_model_dir>/<version>/saved_model.pb.
         "serving_model_dir": ExecutionParameter(type=str),
+        # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
+        "code_version": ExecutionParameter(type=str),
     }
     INPUTS = {
         # Not read; it makes each new candidate a new execution (see the module docstring).
@@ -47,6 +50,7 @@ class LatestPushedModel(base_component.BaseComponent):
 
     def __init__(self, candidate_model, serving_model_dir: str):
         spec = LatestPushedModelSpec(
+            code_version=code_version(executor.__name__),
             candidate_model=candidate_model,
             serving_model_dir=serving_model_dir,
             model=types.Channel(type=standard_artifacts.Model),

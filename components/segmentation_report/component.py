@@ -12,6 +12,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.segmentation_report import executor
+from pipeline.code_version import code_version
 
 
 class VisualReport(types.Artifact):
@@ -25,6 +26,8 @@ class SegmentationReportSpec(types.ComponentSpec):
         "num_samples": ExecutionParameter(type=int),  # rows of the fixed sample
         "num_worst": ExecutionParameter(type=int),  # rows of the worst examples
         "max_examples": ExecutionParameter(type=int),  # eval examples predicted, at most
+        # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
+        "code_version": ExecutionParameter(type=str),
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -52,6 +55,7 @@ class SegmentationReport(base_component.BaseComponent):
         max_examples: int = 300,
     ):
         spec = SegmentationReportSpec(
+            code_version=code_version(executor.__name__),
             examples=examples,
             model=model,
             evaluation=evaluation,

@@ -13,6 +13,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.tfds_example_gen import executor
 from models import features
+from pipeline.code_version import code_version
 
 
 class TFDSExampleGenSpec(types.ComponentSpec):
@@ -28,6 +29,8 @@ class TFDSExampleGenSpec(types.ComponentSpec):
         # the project's feature keys (models/features.py).
         "image_key": ExecutionParameter(type=str, optional=True),
         "mask_key": ExecutionParameter(type=str, optional=True),
+        # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
+        "code_version": ExecutionParameter(type=str),
     }
     INPUTS = {}
     OUTPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
@@ -47,6 +50,7 @@ class TFDSExampleGen(base_component.BaseComponent):
         mask_key: str = features.MASK_KEY,
     ):
         spec = TFDSExampleGenSpec(
+            code_version=code_version(executor.__name__),
             dataset=dataset,
             data_dir=data_dir or "",
             train_split=train_split,

@@ -1,11 +1,12 @@
 import dataclasses
 import json
 import os
+import shutil
 
 import pytest
 import tensorflow_model_analysis as tfma
 
-from pipeline import configs
+from pipeline import code_version, configs
 from pipeline.pipeline import create_pipeline, eval_config
 
 
@@ -54,6 +55,9 @@ def test_blessing_thresholds_come_from_config():
         "class_names": ["background", "pet"],
         "background": "background",
         "threshold_metric": "mean_iou",
+        "code_version": code_version.code_version(
+            "evaluation.tfma_metrics", "components.evaluator.executor"
+        ),
     }
     assert not metric.HasField("threshold")  # it would apply to every slice
     (overall,) = metric.per_slice_thresholds
@@ -98,28 +102,60 @@ def test_class_mode_applies_to_trimaps_only():
         configs.mask_convention(config)
 
 
-def test_an_edit_to_the_module_files_changes_transform_and_trainer_configs(tmp_path, monkeypatch):
-    # TFX's cache reuses an execution whose exec properties are unchanged; a local run names
-    # the module file by its path, so the code's hash must be among them.
-    import shutil
+def code_versions_of_each_component() -> dict[str, str]:
+    """{component id: the code version among its exec properties}, where it has one."""
+    pipeline = create_pipeline(configs.PipelineConfig(output_dir="/tmp/unused"))
+    versions = {}
+    for component in pipeline.components:
+        properties = component.exec_properties
+        if "code_version" in properties:
+            versions[component.id] = properties["code_version"]
+        elif component.id in ("Transform", "Trainer"):
+            versions[component.id] = json.loads(properties["custom_config"])["code_version"]
+        elif "eval_config" in properties:  # the Evaluator: in its metric's config
+            eval_config = json.loads(properties["eval_config"])
+            metric = eval_config["metrics_specs"][0]["metrics"][1]
+            versions[component.id] = json.loads(metric["config"])["code_version"]
+    return versions
 
-    modules = tmp_path / "models"
-    shutil.copytree(configs.MODULES_DIR, modules, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(configs, "MODULES_DIR", str(modules))
 
-    def custom_configs():
-        pipeline = create_pipeline(configs.PipelineConfig(output_dir="/tmp/unused"))
-        by_id = {component.id: component for component in pipeline.components}
-        return {
-            name: by_id[name].exec_properties["custom_config"] for name in ("Transform", "Trainer")
-        }
+@pytest.mark.parametrize(
+    "edited, rerun",
+    [
+        ("models/unet.py", {"Trainer"}),  # the Transform does not run it
+        ("models/preprocessing.py", {"Transform", "Trainer"}),
+        ("models/features.py", {"TFDSExampleGen", "Transform", "Trainer", "SegmentationReport"}),
+        ("evaluation/tfma_metrics.py", {"Evaluator", "SegmentationReport"}),
+        ("evaluation/visualize.py", {"SegmentationReport"}),
+        ("components/evaluator/executor.py", {"Evaluator"}),
+        ("sources/synthetic_pets.py", {"TFDSExampleGen"}),
+        ("bench/common.py", set()),
+    ],
+)
+def test_an_edit_reruns_the_components_whose_code_it_is(tmp_path, monkeypatch, edited, rerun):
+    # TFX reuses an execution whose inputs and exec properties are unchanged: the hash of
+    # the code each component runs must be among them, and only that code.
+    for package in (*code_version.PROJECT_PACKAGES, "bench"):
+        shutil.copytree(
+            os.path.join(configs.PROJECT_DIR, package),
+            tmp_path / package,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+    monkeypatch.setattr(configs, "PROJECT_DIR", str(tmp_path))
+    before = code_versions_of_each_component()
+    assert set(before) == {
+        "TFDSExampleGen",
+        "Transform",
+        "Trainer",
+        "Evaluator",
+        "SegmentationReport",
+    }
+    assert code_versions_of_each_component() == before  # the same code: the cache holds
 
-    before = custom_configs()
-    assert custom_configs() == before  # the same code: the cache holds
-    (modules / "unet.py").write_text((modules / "unet.py").read_text() + "\n# an edit\n")
-    after = custom_configs()
-    assert after["Transform"] != before["Transform"]
-    assert after["Trainer"] != before["Trainer"]
+    with open(tmp_path / edited, "a") as file:
+        file.write("\n# an edit\n")
+    after = code_versions_of_each_component()
+    assert {name for name in before if after[name] != before[name]} == rerun
 
 
 def test_the_baseline_comes_from_the_serving_dir_where_no_resolver_runs(component_ids):
