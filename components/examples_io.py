@@ -13,7 +13,6 @@ from absl import logging
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-SPLITS = ("train", "eval")
 PROGRESS_EVERY = 500
 FILE_NAME = "data_tfrecord-00000-of-00001.gz"
 

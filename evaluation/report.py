@@ -116,11 +116,13 @@ def _slices_chart(slices, path: str):
     figure, axes = plt.subplots(
         1, len(slices), figsize=(min(18, 2 + 0.42 * total + 2 * len(slices)), 4), squeeze=False
     )
-    for axis, (feature, values) in zip(axes[0], sorted(slices.items())):
+    # In the order given (species first: components/segmentation_report), best first.
+    for axis, (feature, values) in zip(axes[0], slices.items()):
         names = sorted(values, key=lambda name: -_plottable(values[name].get("mean_dice")))
         scores = [_plottable(values[name].get("mean_dice")) for name in names]
+        labels = [_with_count(name, values[name]) for name in names]
         axis.bar(range(len(names)), scores, color="#4a6fa5")
-        axis.set_xticks(range(len(names)), names, rotation=90 if len(names) > 4 else 0, fontsize=8)
+        axis.set_xticks(range(len(names)), labels, rotation=90 if len(names) > 4 else 0, fontsize=8)
         axis.set_ylim(0, 1.0)
         axis.set_title(f"mean Dice by {feature}")
     figure.tight_layout()
@@ -181,8 +183,13 @@ def _html(data: ReportData, sections) -> str:
         parts.append(table((name, shown(value)) for name, value in data.metrics.items()))
     for heading, file_name in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2><img src='{file_name}' alt='{heading}'>")
-    for feature, values in sorted(data.slices.items()):
+    for feature, values in data.slices.items():
         parts.append(f"<h3>Mean Dice by {html.escape(feature)}</h3>")
-        parts.append(table((name, shown(values[name].get("mean_dice"))) for name in sorted(values)))
+        parts.append(
+            table(
+                (_with_count(name, values[name]), shown(values[name].get("mean_dice")))
+                for name in sorted(values)
+            )
+        )
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -124,7 +124,7 @@ def load_model(path: str = DEFAULT_MODEL_DIR) -> PushedModel:
             f"The SavedModel in {version_dir} has no {SIGNATURE!r} signature (it has "
             f"{sorted(saved_model.signatures)}); export it with this project's Trainer."
         )
-    metadata = _read_metadata(version_dir, saved_model.signatures[SIGNATURE])
+    metadata = _read_metadata(version_dir)
     return PushedModel(
         path=version_dir,
         convention=features.MaskConvention.from_json_dict(metadata["mask_convention"]),
@@ -134,25 +134,16 @@ def load_model(path: str = DEFAULT_MODEL_DIR) -> PushedModel:
     )
 
 
-def _read_metadata(version_dir: str, segment_fn) -> dict:
+def _read_metadata(version_dir: str) -> dict:
+    """The classes and image size the Trainer wrote beside the SavedModel."""
     path = os.path.join(version_dir, features.MODEL_METADATA_FILE)
-    if os.path.isfile(path):
-        try:
-            with open(path) as metadata_file:
-                return json.load(metadata_file)
-        except (OSError, ValueError) as error:
-            raise ModelError(f"Cannot read the model's metadata {path}: {error}") from None
-    # Models exported before the metadata file existed were all trained on trimaps.
-    num_classes = segment_fn.structured_outputs[features.PROBABILITIES_OUTPUT].shape[-1]
-    if num_classes != 3:
+    try:
+        with open(path) as metadata_file:
+            return json.load(metadata_file)
+    except FileNotFoundError:
         raise ModelError(
-            f"{path} is missing, so the classes of this {num_classes}-class model are unknown. "
-            "Re-export it with the current Trainer (python local_runner.py), which writes it."
-        )
-    convention = features.trimap_convention("trimap")
-    logger.warning(
-        "%s is missing (an older export); assuming the 3-class trimap convention %s.",
-        path,
-        ", ".join(f"{v[0]} = {n}" for n, v in zip(convention.class_names, convention.class_values)),
-    )
-    return {"mask_convention": convention.to_json_dict()}
+            f"{path} is missing, so the classes of this model are unknown. Pass --model a "
+            "version directory this project's Pusher wrote, or push the model again."
+        ) from None
+    except (OSError, ValueError) as error:
+        raise ModelError(f"Cannot read the model's metadata {path}: {error}") from None

@@ -85,9 +85,12 @@ def resize_mask(mask, image_size):
 
 def mask_convention_from_config(custom_config) -> features.MaskConvention:
     """The Transform's and the Trainer's custom_config carry the convention as JSON."""
-    if "mask_convention" in custom_config:
-        return features.MaskConvention.from_json_dict(custom_config["mask_convention"])
-    return features.trimap_convention(features.DEFAULT_CLASS_MODE)
+    if not custom_config or "mask_convention" not in custom_config:
+        raise ValueError(
+            "custom_config has no mask_convention: build the pipeline with "
+            "pipeline.pipeline.create_pipeline, which puts it there."
+        )
+    return features.MaskConvention.from_json_dict(custom_config["mask_convention"])
 
 
 def mask_to_class_ids(mask_values, convention: features.MaskConvention):

@@ -24,7 +24,13 @@ def full_data():
         title="Segmentation report",
         class_names=CLASSES,
         metrics=metrics,
-        slices={"species": {"cat": {"mean_dice": 0.4}, "dog": {"mean_dice": 0.7}}},
+        slices={
+            "species": {
+                "cat": {"mean_dice": 0.4, "example_count": 12.0},
+                "dog": {"mean_dice": 0.7, "example_count": 24.0},
+            },
+            "breed": {"Abyssinian": {"mean_dice": 0.5}},  # no count: the name alone
+        },
         curves={
             "loss": {"train": [(0, 0.9), (1, 0.5)], "validation": [(0, 1.0), (1, 0.6)]},
             "mean_dice": {"train": [(0, 0.2), (1, 0.6)]},
@@ -54,6 +60,10 @@ def test_report_writes_every_picture_and_links_it(tmp_path):
     assert Image.open(tmp_path / "metrics.png").size == (1000, 360)
     assert Image.open(tmp_path / "training.png").size == (1000, 340)
     assert "<td>n/a (class absent)</td>" in page and "<th>blessed</th><td>yes</td>" in page
+    # Slices in the order given (species first), each value with its number of examples.
+    assert page.index("Mean Dice by species") < page.index("Mean Dice by breed")
+    assert "<th>cat (12)</th><td>0.4000</td>" in page and "<th>dog (24)</th>" in page
+    assert "<th>Abyssinian</th><td>0.5000</td>" in page
 
 
 def test_grid_cells_use_the_class_colours(tmp_path):

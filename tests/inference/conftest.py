@@ -63,13 +63,12 @@ def save_fake_model(version_dir, num_classes=3, metadata=TRIMAP_METADATA):
 
 @pytest.fixture(scope="session")
 def models_root(tmp_path_factory):
-    """pet-segmentation/{7,12} (with metadata), no-metadata/1 (3 classes), two-class/1."""
+    """pet-segmentation/{7,12} (with metadata), and no-metadata/1 (a SavedModel alone)."""
     root = tmp_path_factory.mktemp("serving_model")
     seven = save_fake_model(root / "pet-segmentation" / "7")
     # 12 is the newest: numerically, although "7" > "12" as text.
     shutil.copytree(seven, root / "pet-segmentation" / "12")
     save_fake_model(root / "no-metadata" / "1", metadata=None)
-    save_fake_model(root / "two-class" / "1", num_classes=2, metadata=None)
     return root
 
 

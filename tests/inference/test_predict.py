@@ -72,13 +72,10 @@ def test_missing_model_names_the_path_and_the_fix(tmp_path, folder_data, capsys)
     assert missing in error and "python local_runner.py" in error
 
 
-def test_model_without_metadata_falls_back_to_trimap_for_3_classes_only(models_root):
-    model = model_lib.load_model(str(models_root / "no-metadata"))
-    assert model.class_names == ("pet", "background", "border")
-    np.testing.assert_array_equal(model.mask_values([[0, 1, 2]]), [[1, 2, 3]])
-
-    with pytest.raises(model_lib.ModelError, match="2-class model"):
-        model_lib.load_model(str(models_root / "two-class"))
+def test_a_model_without_its_metadata_is_refused_not_guessed(models_root):
+    # Its classes and their order are unknown: guessing trimaps would mislabel masks.
+    with pytest.raises(model_lib.ModelError, match="segmentation.json is missing, so the classes"):
+        model_lib.load_model(str(models_root / "no-metadata"))
 
 
 def test_a_folder_without_images_is_an_error_before_the_model_loads(tmp_path, capsys):

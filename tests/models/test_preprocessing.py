@@ -122,3 +122,12 @@ def test_mask_convention_round_trips_through_json():
 def test_bad_conventions_are_refused(names, values, message):
     with pytest.raises(ValueError, match=message):
         features.MaskConvention(names, values, background=None)
+
+
+def test_the_mask_convention_is_required_not_guessed():
+    # create_pipeline always passes it; a config without it would train on a guess.
+    with pytest.raises(ValueError, match="custom_config has no mask_convention"):
+        preprocessing.mask_convention_from_config({"image_size": 128})
+    convention = features.trimap_convention("binary_border_as_pet")
+    config = {"mask_convention": convention.to_json_dict()}
+    assert preprocessing.mask_convention_from_config(config) == convention
