@@ -1,21 +1,19 @@
-"""Preprocessing throughput, before and after the Transform stopped materializing.
+"""Preprocessing throughput: the pipeline's Transform against TFX's default one.
 
     python -m bench.transform            # 3 interleaved rounds over all examples
     python -m bench.transform --quick    # a smoke run: 1 round, first 200 examples a split
     python -m bench.transform --rounds 5 --limit 500
     python -m bench.transform --variants after+materialize,after+statistics
 
-The pipeline's Transform used to write the transformed examples and compute statistics
-over them (TFX's defaults, "before"). pipeline/pipeline.py now configures it with
-materialize=False, disable_statistics=True ("after"), and the Trainer
-(models/trainer.py `_load_examples`) applies the exported Transform graph to the raw
-examples itself, once, and caches the result in memory. So the per-example
-preprocessing work moved from the Transform component to the Trainer's first pass. The
-table has one row for each of:
+By default TFX's Transform writes the transformed examples and computes statistics over
+them. pipeline/pipeline.py configures it with materialize=False, disable_statistics=True
+instead, and the Trainer (models/trainer.py `_load_examples`) applies the exported
+Transform graph to the raw examples itself, once, and caches the result in memory: the
+per-example preprocessing work is in the Trainer's first pass, not in the Transform
+component. The table has one row for each of:
 
-  before         the Transform with materialize=True and statistics on (TFX's defaults,
-                 as pipeline.py configured it until the change).
-  after          the Transform exactly as pipeline.py configures it now: the
+  before         the Transform with materialize=True and statistics on (TFX's defaults).
+  after          the Transform exactly as pipeline.py configures it: the
                  materialize / disable_statistics settings are read from the component
                  that pipeline.create_pipeline() builds (whether `transformed_examples` is
                  among its outputs, its `disable_statistics` exec property), never
