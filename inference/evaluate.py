@@ -33,17 +33,10 @@ from evaluation import visualize
 from evaluation.metrics import SetMetrics
 from inference.model import DEFAULT_MODEL_DIR, load_model
 from inference.predict import MIN_FREE_MB, describe_skipped
+from models.mask_convention import MaskFormat, mask_class_ids, parse_mask_format
 from pipeline import configs, flags, preflight
 from sources import image_folder, oxford_layout
-from sources.image_files import (
-    BadFile,
-    MaskFormat,
-    SourceError,
-    mask_class_ids,
-    parse_mask_format,
-    read_image,
-    read_mask,
-)
+from sources.image_files import BadFile, SourceError, read_image, read_mask
 
 DEFAULT_OUTPUT_DIR = os.path.join(configs.DEFAULT_OUTPUT_DIR, "evaluation")
 

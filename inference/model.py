@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import message
 
-from models import features
+from models import features, mask_convention
 from pipeline import configs
 
 # Where local_runner.py pushes with its defaults.
@@ -33,7 +33,7 @@ class ModelError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class PushedModel:
     path: str  # the version directory, holding saved_model.pb
-    convention: features.MaskConvention  # class i of the output is class_names[i]
+    convention: mask_convention.MaskConvention  # class i of the output is class_names[i]
     image_size: int | None  # the model's input resolution, when the metadata says
     # The loaded SavedModel: kept whole, since its signatures need its variables alive.
     saved_model: object = dataclasses.field(repr=False)
@@ -127,7 +127,7 @@ def load_model(path: str = DEFAULT_MODEL_DIR) -> PushedModel:
     metadata = _read_metadata(version_dir)
     return PushedModel(
         path=version_dir,
-        convention=features.MaskConvention.from_json_dict(metadata["mask_convention"]),
+        convention=mask_convention.MaskConvention.from_json_dict(metadata["mask_convention"]),
         image_size=metadata.get("image_size"),
         saved_model=saved_model,
         newest_in=path if version_dir != path else None,

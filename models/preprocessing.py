@@ -3,7 +3,7 @@
 Images are decoded by content (JPEG, PNG, GIF or BMP), resized with bilinear filtering
 and scaled to [-1, 1], the input range MobileNetV2 was trained with. Masks are resized with
 nearest-neighbour, because class labels must never be interpolated, and mapped from stored
-values to class ids (models/features.py MaskConvention holds the convention).
+values to class ids (models/mask_convention.py holds the convention).
 
 The same image path serves raw bytes at inference time (see trainer.py), so training and
 serving cannot drift apart.
@@ -11,7 +11,7 @@ serving cannot drift apart.
 
 import tensorflow as tf
 
-from models import features
+from models import features, mask_convention
 
 
 def preprocessing_fn(inputs, custom_config):
@@ -83,17 +83,17 @@ def resize_mask(mask, image_size):
     return tf.cast(resized[..., 0], tf.int64)
 
 
-def mask_convention_from_config(custom_config) -> features.MaskConvention:
+def mask_convention_from_config(custom_config) -> mask_convention.MaskConvention:
     """The Transform's and the Trainer's custom_config carry the convention as JSON."""
     if not custom_config or "mask_convention" not in custom_config:
         raise ValueError(
             "custom_config has no mask_convention: build the pipeline with "
             "pipeline.pipeline.create_pipeline, which puts it there."
         )
-    return features.MaskConvention.from_json_dict(custom_config["mask_convention"])
+    return mask_convention.MaskConvention.from_json_dict(custom_config["mask_convention"])
 
 
-def mask_to_class_ids(mask_values, convention: features.MaskConvention):
+def mask_to_class_ids(mask_values, convention: mask_convention.MaskConvention):
     """Stored mask values -> class ids; any other value fails with a message naming the fix."""
     mapping = convention.class_of_value
     lookup = [-1] * 256

@@ -8,6 +8,13 @@ import dataclasses
 import os
 
 from models import features
+from models.mask_convention import (
+    DEFAULT_CLASS_MODE,
+    MaskConvention,
+    MaskFormat,
+    model_convention,
+    parse_mask_format,
+)
 
 PIPELINE_NAME = "pet-segmentation"
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +36,7 @@ class TFDSSource:
     image_key: str = features.IMAGE_KEY
     mask_key: str = features.MASK_KEY
     # None: Oxford trimaps (1 = pet, 2 = background, 3 = border). Otherwise the classes'
-    # mask values, e.g. "background=0,person=1" (see sources/image_files.py).
+    # mask values, e.g. "background=0,person=1" (see models/mask_convention.py).
     mask_values: str | None = None
 
 
@@ -85,8 +92,8 @@ DATASETS = {
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     image_size: int = features.DEFAULT_IMAGE_SIZE
-    # For trimap data: keep 3 classes, or merge the border (models/features.py CLASS_MODES).
-    class_mode: str = features.DEFAULT_CLASS_MODE
+    # For trimap data: keep 3 classes, or merge the border (models/mask_convention.py).
+    class_mode: str = DEFAULT_CLASS_MODE
     epochs: int = 30
     batch_size: int = 8
     train_steps: int | None = None  # None: whole epochs; else this many steps in all
@@ -151,10 +158,8 @@ class PipelineConfig:
         return os.path.join(self.output_dir, "serving_model", self.pipeline_name)
 
 
-def mask_format(source: DataSource):
-    """How the source's mask files encode classes (sources/image_files.py MaskFormat)."""
-    from sources.image_files import MaskFormat, parse_mask_format
-
+def mask_format(source: DataSource) -> MaskFormat:
+    """How the source's mask files encode classes (models/mask_convention.py)."""
     if isinstance(source, ImageFolderSource):
         return parse_mask_format(source.mask_values, source.mask_palette, source.background)
     if isinstance(source, TFDSSource) and source.mask_values is not None:
@@ -162,18 +167,9 @@ def mask_format(source: DataSource):
     return MaskFormat.trimap()
 
 
-def mask_convention(config: PipelineConfig) -> features.MaskConvention:
-    """The classes the model learns: the stored masks' convention, or a trimap class mode."""
-    stored = mask_format(config.data).stored_convention
-    if stored == features.trimap_convention("trimap"):
-        return features.trimap_convention(config.training.class_mode)
-    if config.training.class_mode != features.DEFAULT_CLASS_MODE:
-        raise ValueError(
-            f"class_mode {config.training.class_mode!r} merges Oxford trimap classes; this "
-            f"source declares its own classes {stored.class_names}. Leave class_mode as "
-            f"{features.DEFAULT_CLASS_MODE!r} and declare the classes you want in its masks."
-        )
-    return stored
+def mask_convention(config: PipelineConfig) -> MaskConvention:
+    """The classes the model learns from this config's data and class mode."""
+    return model_convention(mask_format(config.data).stored_convention, config.training.class_mode)
 
 
 def slice_features(config: PipelineConfig) -> tuple[str, ...]:

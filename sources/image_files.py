@@ -12,14 +12,13 @@ one place:
 
 import dataclasses
 import io
-import json
-import re
 import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from models import features
+from models.mask_convention import MaskFormat
 
 
 class SourceError(ValueError):
@@ -63,89 +62,6 @@ def read_image(path: str) -> ImageFile:
     return ImageFile(np.asarray(rgb), _png_bytes(rgb))
 
 
-@dataclasses.dataclass(frozen=True)
-class MaskFormat:
-    """How mask files encode classes: one-channel values, or one RGB colour per class."""
-
-    convention: features.MaskConvention
-    palette: tuple[tuple[int, int, int], ...] | None = None
-
-    def __post_init__(self):
-        if self.palette is not None and len(self.palette) != self.convention.num_classes:
-            raise ValueError("A mask palette needs one colour per class.")
-
-    @classmethod
-    def trimap(cls) -> "MaskFormat":
-        """Oxford-IIIT Pet trimaps: 1 = pet, 2 = background, 3 = border."""
-        return cls(features.trimap_convention("trimap"))
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "convention": self.convention.to_json_dict(),
-                "palette": [list(colour) for colour in self.palette] if self.palette else None,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> "MaskFormat":
-        config = json.loads(text)
-        palette = config.get("palette")
-        return cls(
-            features.MaskConvention.from_json_dict(config["convention"]),
-            tuple(tuple(colour) for colour in palette) if palette else None,
-        )
-
-    @property
-    def stored_convention(self) -> features.MaskConvention:
-        """The convention of the values `read_mask` returns (colours become class ids)."""
-        if self.palette is None:
-            return self.convention
-        return features.MaskConvention.identity(
-            self.convention.class_names, self.convention.background
-        )
-
-
-def parse_mask_format(
-    values: str | None = None, palette: str | None = None, background: str | None = "background"
-) -> MaskFormat:
-    """The command-line form of a mask format.
-
-    values:  "background=0,pet=1"       (several values per class: "pet=1+3")
-    palette: "background=#000000,pet=#ff0000"
-    """
-    if (values is None) == (palette is None):
-        raise ValueError("Declare the masks' classes with exactly one of values or palette.")
-    text = values if values is not None else palette
-    names, specs = [], []
-    for item in text.split(","):
-        name, _, spec = item.strip().partition("=")
-        if not name or not spec:
-            raise ValueError(
-                f"Cannot read {item!r} in {text!r}: write CLASS=VALUE pairs separated by "
-                "commas, e.g. 'background=0,pet=1' or 'background=#000000,pet=#ff0000'."
-            )
-        names.append(name.strip())
-        specs.append(spec.strip())
-    if background is not None and background not in names:
-        background = None  # No class of that name: every class counts as foreground.
-    if values is not None:
-        try:
-            class_values = tuple(tuple(int(v) for v in spec.split("+")) for spec in specs)
-        except ValueError:
-            raise ValueError(f"Mask values must be integers 0-255: {text!r}") from None
-        return MaskFormat(features.MaskConvention(tuple(names), class_values, background))
-    colours = []
-    for spec in specs:
-        if not re.fullmatch(r"#?[0-9a-fA-F]{6}", spec):
-            raise ValueError(f"Palette colours are hex RGB like #ff0000, not {spec!r}.")
-        spec = spec.lstrip("#")
-        colours.append(tuple(int(spec[i : i + 2], 16) for i in (0, 2, 4)))
-    if len(set(colours)) != len(colours):
-        raise ValueError(f"Two classes share a colour in {text!r}.")
-    return MaskFormat(features.MaskConvention.identity(names, background), tuple(colours))
-
-
 def read_mask(path: str, mask_format: MaskFormat, expected_size=None) -> np.ndarray:
     """A mask file -> uint8 [H, W] values of `mask_format.stored_convention`, checked.
 
@@ -172,20 +88,9 @@ def read_mask(path: str, mask_format: MaskFormat, expected_size=None) -> np.ndar
         raise BadFile(
             path,
             f"mask values {unknown[:10]} are outside the declared convention "
-            f"{_describe(mask_format)}",
+            f"{mask_format.describe()}",
         )
     return values
-
-
-def mask_class_ids(stored_values: np.ndarray, convention: features.MaskConvention) -> np.ndarray:
-    """Stored mask values -> class ids (int64) under `convention`; values must be known."""
-    lookup = np.full(256, -1, np.int64)
-    for value, class_id in convention.class_of_value.items():
-        lookup[value] = class_id
-    class_ids = lookup[np.asarray(stored_values, np.uint8)]
-    if (class_ids < 0).any():
-        raise ValueError(f"mask values outside {sorted(convention.class_of_value)}")
-    return class_ids
 
 
 def encode_png(values: np.ndarray) -> bytes:
@@ -268,18 +173,3 @@ def _palette_to_class_ids(path, image, palette) -> np.ndarray:
         colours = ", ".join(f"#{int(c):06x}" for c in unknown)
         raise BadFile(path, f"mask colours {colours} are not in the declared palette")
     return class_ids
-
-
-def _describe(mask_format: MaskFormat) -> str:
-    convention = mask_format.convention
-    if mask_format.palette is not None:
-        items = [
-            f"{name}=#{r:02x}{g:02x}{b:02x}"
-            for name, (r, g, b) in zip(convention.class_names, mask_format.palette)
-        ]
-    else:
-        items = [
-            f"{name}={'+'.join(map(str, values))}"
-            for name, values in zip(convention.class_names, convention.class_values)
-        ]
-    return ",".join(items)

@@ -12,7 +12,7 @@ from PIL import Image
 import local_runner
 from metadata import queries, run_summary
 from metadata.store import open_store
-from models import features
+from models import features, mask_convention
 from orchestration.local import run as local_run
 from pipeline import preflight
 from tests import trap_files
@@ -67,7 +67,7 @@ def test_model_from_the_folder_is_pushed_with_its_classes(folder_run):
         metadata = json.load(file)
     assert metadata == {
         "image_size": 64,
-        "mask_convention": features.trimap_convention("trimap").to_json_dict(),
+        "mask_convention": mask_convention.trimap_convention("trimap").to_json_dict(),
     }
 
 

@@ -35,7 +35,7 @@ class FolderExampleGenSpec(types.ComponentSpec):
         # "image_folder": the two folders matched by file stem.
         "image_dir": ExecutionParameter(type=str, optional=True),
         "mask_dir": ExecutionParameter(type=str, optional=True),
-        # JSON of sources.image_files.MaskFormat: the masks' classes (values or palette).
+        # JSON of sources.mask_convention.MaskFormat: the masks' classes (values or palette).
         "mask_format": ExecutionParameter(type=str),
         "eval_fraction": ExecutionParameter(type=float),
         "seed": ExecutionParameter(type=int),

@@ -11,8 +11,9 @@ from tfx.types import artifact_utils
 
 from components import examples_io
 from models import features
+from models.mask_convention import MaskFormat
 from sources import image_folder, oxford_layout, pairs
-from sources.image_files import BadFile, MaskFormat, SourceError, encode_png, read_image, read_mask
+from sources.image_files import BadFile, SourceError, encode_png, read_image, read_mask
 
 REPORT_FILE = "report.json"
 # Judge "most pairs are bad" only once this many were read: a few bad files among the first

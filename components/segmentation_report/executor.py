@@ -16,9 +16,9 @@ from tfx.utils import path_utils
 from components import examples_io
 from evaluation import report, tfma_metrics
 from evaluation.metrics import SetMetrics
-from models import features
+from models import features, mask_convention
+from models.mask_convention import mask_class_ids
 from sources import oxford_layout
-from sources.image_files import mask_class_ids
 
 # Readable names of the slicing features of Oxford-shaped data, and of their values.
 SLICE_NAMES = {features.SPECIES_KEY: "species", features.LABEL_KEY: "breed"}
@@ -38,7 +38,9 @@ class Executor(base_executor.BaseExecutor):
 
         model_dir = path_utils.serving_model_path(model.uri)
         with tf.io.gfile.GFile(os.path.join(model_dir, features.MODEL_METADATA_FILE)) as file:
-            convention = features.MaskConvention.from_json_dict(json.load(file)["mask_convention"])
+            convention = mask_convention.MaskConvention.from_json_dict(
+                json.load(file)["mask_convention"]
+            )
         sample_rows, worst_rows, num_predicted = predict_eval_split(
             tf.saved_model.load(model_dir),
             examples_io.read_split(examples, "eval", int(exec_properties["max_examples"])),

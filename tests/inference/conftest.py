@@ -16,11 +16,11 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from models import features
+from models import features, mask_convention
 
 TRIMAP_METADATA = {
     "image_size": 128,
-    "mask_convention": features.trimap_convention("trimap").to_json_dict(),
+    "mask_convention": mask_convention.trimap_convention("trimap").to_json_dict(),
 }
 
 PET_RGB = (255, 0, 0)  # red > 128: predicted pet

@@ -8,7 +8,7 @@ from PIL import Image
 
 from inference import model as model_lib
 from inference import predict
-from models import features
+from models import mask_convention
 
 
 def read_png(path):
@@ -61,7 +61,7 @@ def test_version_dir_or_newest_version_below(models_root):
 
     pinned = model_lib.load_model(os.path.join(parent, "7"))
     assert (pinned.version, pinned.newest_in) == ("7", None)
-    assert pinned.convention == features.trimap_convention("trimap")
+    assert pinned.convention == mask_convention.trimap_convention("trimap")
 
 
 def test_missing_model_names_the_path_and_the_fix(tmp_path, folder_data, capsys):

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from models import features, preprocessing
+from models import features, mask_convention, preprocessing
 
 
 def encode(array, fmt):
@@ -19,7 +19,7 @@ def run_preprocessing(images, masks, image_size=8, class_mode="trimap", conventi
         features.IMAGE_KEY: tf.constant([[encode(i, "PNG")] for i in images]),
         features.MASK_KEY: tf.constant([[encode(m, "PNG")] for m in masks]),
     }
-    convention = convention or features.trimap_convention(class_mode)
+    convention = convention or mask_convention.trimap_convention(class_mode)
     outputs = preprocessing.preprocessing_fn(
         inputs, {"image_size": image_size, "mask_convention": convention.to_json_dict()}
     )
@@ -95,7 +95,7 @@ def test_images_are_decoded_by_content_not_by_name():
 
 def test_a_declared_convention_maps_any_values():
     # Binary masks saved as 0 / 255, a common format of users' folders.
-    convention = features.MaskConvention(("background", "object"), ((0,), (255,)))
+    convention = mask_convention.MaskConvention(("background", "object"), ((0,), (255,)))
     mask = np.array([[0, 255, 255]], np.uint8).repeat(3, axis=0)
     _, class_ids = run_preprocessing(
         [np.zeros([3, 3, 3], np.uint8)], [mask], image_size=3, convention=convention
@@ -103,31 +103,10 @@ def test_a_declared_convention_maps_any_values():
     np.testing.assert_array_equal(class_ids[0][0], [0, 1, 1])
 
 
-def test_mask_convention_round_trips_through_json():
-    convention = features.trimap_convention("binary_border_as_pet")
-    assert features.MaskConvention.from_json_dict(convention.to_json_dict()) == convention
-    assert convention.class_of_value == {2: 0, 1: 1, 3: 1}
-
-
-@pytest.mark.parametrize(
-    "names, values, message",
-    [
-        (("a",), ((0,),), "two classes"),
-        (("a", "a"), ((0,), (1,)), "unique"),
-        (("a", "b"), ((0,), (0,)), "distinct"),
-        (("a", "b"), ((0,), (256,)), "distinct"),
-        (("a", "b"), ((0,),), "one tuple"),
-    ],
-)
-def test_bad_conventions_are_refused(names, values, message):
-    with pytest.raises(ValueError, match=message):
-        features.MaskConvention(names, values, background=None)
-
-
 def test_the_mask_convention_is_required_not_guessed():
     # create_pipeline always passes it; a config without it would train on a guess.
     with pytest.raises(ValueError, match="custom_config has no mask_convention"):
         preprocessing.mask_convention_from_config({"image_size": 128})
-    convention = features.trimap_convention("binary_border_as_pet")
+    convention = mask_convention.trimap_convention("binary_border_as_pet")
     config = {"mask_convention": convention.to_json_dict()}
     assert preprocessing.mask_convention_from_config(config) == convention

@@ -26,7 +26,8 @@ import tensorflow as tf
 from PIL import Image
 
 from models import features, trainer
-from sources.image_files import BadFile, MaskFormat, read_image, read_mask
+from models.mask_convention import MaskFormat
+from sources.image_files import BadFile, read_image, read_mask
 from tests.reliability.helpers import serve_files
 
 VARIANTS_PER_SEED = 60

@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from models import features
-from sources import image_files
-from sources.image_files import BadFile, MaskFormat, parse_mask_format, read_image, read_mask
+from models import mask_convention
+from models.mask_convention import MaskFormat, parse_mask_format
+from sources.image_files import BadFile, read_image, read_mask
 from tests import trap_files
 
 
@@ -75,7 +75,7 @@ def test_trimap_masks_keep_their_values(tmp_path):
     path = write_mask(tmp_path, trap_files.trimap())
     values = read_mask(path, MaskFormat.trimap(), expected_size=(24, 32))
     np.testing.assert_array_equal(values, trap_files.trimap())
-    class_ids = image_files.mask_class_ids(values, features.trimap_convention("trimap"))
+    class_ids = mask_convention.mask_class_ids(values, mask_convention.trimap_convention("trimap"))
     assert class_ids[12, 16] == 0 and class_ids[0, 0] == 1 and class_ids[6, 8] == 2
 
 
@@ -126,35 +126,6 @@ def test_values_masks_in_palette_mode_and_binary_255(tmp_path):
     binary = write_mask(tmp_path, np.array([[0, 255]], np.uint8), name="binary.png")
     values = read_mask(binary, parse_mask_format(values="background=0,pet=255"))
     np.testing.assert_array_equal(values, [[0, 255]])
-
-
-def test_parse_mask_format():
-    mask_format = parse_mask_format(values="background=2, pet=1+3")
-    assert mask_format.convention.class_names == ("background", "pet")
-    assert mask_format.convention.class_of_value == {2: 0, 1: 1, 3: 1}
-    assert mask_format.convention.background == "background"
-    assert parse_mask_format(values="sky=0,road=1").convention.background is None
-    assert MaskFormat.from_json(mask_format.to_json()) == mask_format
-    palette = parse_mask_format(palette="background=#000000,pet=ff8000")
-    assert palette.palette == ((0, 0, 0), (255, 128, 0))
-    assert MaskFormat.from_json(palette.to_json()) == palette
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({}, "exactly one of"),
-        ({"values": "a=0", "palette": "a=#000000"}, "exactly one of"),
-        ({"values": "background:0,pet:1"}, "write CLASS=VALUE pairs"),
-        ({"values": "background=zero,pet=1"}, "integers"),
-        ({"values": "background=0,pet=0"}, "distinct"),
-        ({"palette": "background=black,pet=#ff0000"}, "hex RGB"),
-        ({"palette": "background=#000000,pet=#000000"}, "share a colour"),
-    ],
-)
-def test_parse_mask_format_errors_say_how_to_write_it(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        parse_mask_format(**kwargs)
 
 
 def test_a_decompression_bomb_is_a_bad_file(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.folder_example_gen import IngestionReport, executor
 from models import features
-from sources.image_files import MaskFormat, parse_mask_format
+from models.mask_convention import MaskFormat, parse_mask_format
 from tests import trap_files
 
 

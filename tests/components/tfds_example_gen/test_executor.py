@@ -6,7 +6,7 @@ import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.tfds_example_gen import executor
-from models import features
+from models import features, mask_convention
 
 TINY = "synthetic_pets/tiny"  # 32 train / 16 test images
 
@@ -56,7 +56,7 @@ def test_writes_tfx_splits_of_tf_examples(tmp_path):
     image = tf.io.decode_jpeg(feature_map[features.IMAGE_KEY].bytes_list.value[0]).numpy()
     mask = tf.io.decode_png(feature_map[features.MASK_KEY].bytes_list.value[0]).numpy()
     assert image.shape[:2] == mask.shape[:2] and mask.shape[2] == 1
-    assert set(np.unique(mask)) <= set(features.TRIMAP_VALUES)
+    assert set(np.unique(mask)) <= set(mask_convention.TRIMAP_VALUES)
     assert feature_map[features.FILE_NAME_KEY].bytes_list.value[0].endswith(b".jpg")
     file_names = {e.features.feature[features.FILE_NAME_KEY].bytes_list.value[0] for e in train}
     assert len(file_names) == 32
