@@ -4,7 +4,7 @@
     IMAGES/dog_17.png     MASKS/dog_17.png
 
 The masks' value convention (class values, or a colour palette) is declared in the data
-source config; see sources/image_files.py MaskFormat.
+source config; see models/mask_convention.py MaskFormat.
 """
 
 from sources.image_files import BadFile, SourceError
