@@ -35,7 +35,7 @@ from inference.model import DEFAULT_MODEL_DIR, load_model
 from inference.predict import MIN_FREE_MB, describe_skipped
 from models.mask_convention import MaskFormat, mask_class_ids, parse_mask_format
 from pipeline import configs, flags, preflight
-from sources import image_folder, oxford_layout
+from sources import layouts, oxford_layout
 from sources.image_files import BadFile, SourceError, read_image, read_mask
 
 DEFAULT_OUTPUT_DIR = os.path.join(configs.DEFAULT_OUTPUT_DIR, "evaluation")
@@ -54,7 +54,7 @@ def parse_args(argv=None):
     parser.add_argument("--data", help="a folder in the Oxford-IIIT Pet layout")
     parser.add_argument(
         "--layout",
-        choices=("oxford", "folder"),
+        choices=layouts.LAYOUTS,
         help="default: oxford when DATA has images/ and annotations/trimaps/, folder when "
         "--images and --masks are given",
     )
@@ -159,11 +159,13 @@ def find_data(args):
         if not args.data:
             raise SourceError("--layout oxford needs --data DIR (holding images/, annotations/).")
         source = {"layout": layout, "data": args.data, "subset": args.subset}
-        return oxford_layout.find_pairs(args.data, args.subset), source
+        discovery, _ = layouts.discover(layout, root=args.data, subset=args.subset)
+        return discovery, source
     if not (args.images and args.masks):
         raise SourceError("--layout folder needs --images DIR and --masks DIR.")
     source = {"layout": layout, "images": args.images, "masks": args.masks}
-    return image_folder.find_pairs(args.images, args.masks), source
+    discovery, _ = layouts.discover(layout, image_dir=args.images, mask_dir=args.masks)
+    return discovery, source
 
 
 def choose_mask_format(args, layout, model) -> MaskFormat:

@@ -153,7 +153,7 @@ def example_gen_for(source: configs.DataSource):
     if isinstance(source, configs.OxfordFolderSource):
         return FolderExampleGen(layout="oxford", root=os.path.abspath(source.root), **common)
     return FolderExampleGen(
-        layout="image_folder",
+        layout="folder",
         image_dir=os.path.abspath(source.image_dir),
         mask_dir=os.path.abspath(source.mask_dir),
         **common,

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 
 from pipeline import configs
-from sources import image_files
+from sources import image_files, layouts
 
 SAMPLE_PAIRS = 20  # pairs read to check a folder's images and masks
 # Free space in the output directory. Every training writes the model (~22 MB at the
@@ -163,14 +163,12 @@ def _check_tfds(source: configs.TFDSSource) -> str:
 
 
 def _check_folder(source) -> str:
-    from components.folder_example_gen import executor
-
     mask_format = configs.mask_format(source)
     if isinstance(source, configs.OxfordFolderSource):
-        discovery, description = executor.discover({"layout": "oxford", "root": source.root})
+        discovery, description = layouts.discover("oxford", root=source.root)
     else:
-        discovery, description = executor.discover(
-            {"layout": "image_folder", "image_dir": source.image_dir, "mask_dir": source.mask_dir}
+        discovery, description = layouts.discover(
+            "folder", image_dir=source.image_dir, mask_dir=source.mask_dir
         )
     # Read pairs spread over the whole folder: a wrong convention shows up in all of them.
     step = max(1, len(discovery.pairs) // SAMPLE_PAIRS)

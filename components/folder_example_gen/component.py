@@ -1,7 +1,7 @@
 """FolderExampleGen: image and mask files in, TFX's `Examples` and a skip report out.
 
 Layouts (see sources/): "oxford", the Oxford-IIIT Pet archives unpacked under `root`; and
-"image_folder", images in `image_dir` and masks with the same file stems in `mask_dir`.
+"folder", images in `image_dir` and masks with the same file stems in `mask_dir`.
 The examples have the same features as the TFDS `oxford_iiit_pet` ones, so every
 component downstream treats both sources alike.
 
@@ -17,8 +17,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.folder_example_gen import executor
 from pipeline.code_version import code_version
-
-LAYOUTS = ("oxford", "image_folder")
+from sources.layouts import LAYOUTS
 
 
 class IngestionReport(types.Artifact):
@@ -32,7 +31,7 @@ class FolderExampleGenSpec(types.ComponentSpec):
         "layout": ExecutionParameter(type=str),
         # "oxford": the folder holding images/ and annotations/.
         "root": ExecutionParameter(type=str, optional=True),
-        # "image_folder": the two folders matched by file stem.
+        # "folder": the two folders matched by file stem.
         "image_dir": ExecutionParameter(type=str, optional=True),
         "mask_dir": ExecutionParameter(type=str, optional=True),
         # JSON of sources.mask_convention.MaskFormat: the masks' classes (values or palette).

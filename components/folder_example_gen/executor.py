@@ -12,7 +12,7 @@ from tfx.types import artifact_utils
 from components import examples_io
 from models import features
 from models.mask_convention import MaskFormat
-from sources import image_folder, oxford_layout, pairs
+from sources import layouts, pairs
 from sources.image_files import BadFile, SourceError, encode_png, read_image, read_mask
 
 REPORT_FILE = "report.json"
@@ -31,7 +31,12 @@ class Executor(base_executor.BaseExecutor):
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         report_artifact = artifact_utils.get_single_instance(output_dict["report"])
         mask_format = MaskFormat.from_json(exec_properties["mask_format"])
-        discovery, description = discover(exec_properties)
+        discovery, description = layouts.discover(
+            exec_properties["layout"],
+            root=exec_properties.get("root") or "",
+            image_dir=exec_properties.get("image_dir") or "",
+            mask_dir=exec_properties.get("mask_dir") or "",
+        )
         train_pairs, eval_pairs = pairs.split_pairs(
             discovery.pairs, float(exec_properties["eval_fraction"]), int(exec_properties["seed"])
         )
@@ -96,14 +101,6 @@ def write_report(path, description, discovery, counts, skipped):
     tf.io.gfile.makedirs(os.path.dirname(path))
     with tf.io.gfile.GFile(path, "w") as file:
         file.write(json.dumps(report, indent=2))
-
-
-def discover(exec_properties) -> tuple[pairs.Discovery, str]:
-    if exec_properties["layout"] == "oxford":
-        root = exec_properties["root"]
-        return oxford_layout.find_pairs(root, "trainval"), f"Oxford-IIIT Pet folder {root}"
-    image_dir, mask_dir = exec_properties["image_dir"], exec_properties["mask_dir"]
-    return image_folder.find_pairs(image_dir, mask_dir), f"folder {image_dir} + {mask_dir}"
 
 
 class PairReader:

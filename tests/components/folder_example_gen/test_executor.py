@@ -96,7 +96,7 @@ def test_generic_folder_with_a_palette(tmp_path):
     examples, report = run_executor(
         tmp_path,
         palette,
-        layout="image_folder",
+        layout="folder",
         image_dir=str(tmp_path / "images"),
         mask_dir=str(tmp_path / "masks"),
     )
@@ -142,7 +142,7 @@ def test_generic_folder_with_binary_masks_and_traps(tmp_path):
     examples, report = run_executor(
         tmp_path,
         parse_mask_format(values="background=0,pet=255"),
-        layout="image_folder",
+        layout="folder",
         image_dir=str(images),
         mask_dir=str(masks),
     )
