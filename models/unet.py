@@ -74,16 +74,26 @@ def get_backbone(name):
     return BACKBONES[name]
 
 
+def check_alpha(backbone: str, alpha: float):
+    """MobileNetV2 has ImageNet weights at a few widths only; other backbones ignore it."""
+    if get_backbone(backbone).has_alpha and alpha not in MOBILENET_V2_ALPHAS:
+        raise ValueError(f"alpha={alpha} for {backbone}; use one of {MOBILENET_V2_ALPHAS}.")
+
+
 def build_unet(
-    image_size=features.DEFAULT_IMAGE_SIZE,
-    num_classes=3,
-    alpha=1.0,
-    encoder_weights="imagenet",
-    decoder_filters=(256, 128, 64, 32),
-    batchnorm_momentum=0.9,
-    backbone="mobilenet_v2",
+    *,
+    image_size,
+    num_classes,
+    backbone,
+    alpha,
+    encoder_weights,
+    decoder_filters,
+    batchnorm_momentum,
 ):
     """Returns a Keras model: float [N, size, size, 3] in [-1, 1] -> softmax [N, size, size, C].
+
+    Every argument is required: the defaults are pipeline/configs.py TrainingConfig's, and
+    the Trainer passes them from its config, so no other model can be built by accident.
 
     backbone: a key of BACKBONES. alpha: MobileNetV2's width, one of MOBILENET_V2_ALPHAS;
     other backbones have no width multiplier and ignore it.
@@ -93,9 +103,8 @@ def build_unet(
     thousands of steps to settle; with a short training run the model then works in
     training mode and predicts garbage in inference mode. 0.9 settles within ~50 steps.
     """
+    check_alpha(backbone, alpha)
     spec = get_backbone(backbone)
-    if spec.has_alpha and alpha not in MOBILENET_V2_ALPHAS:
-        raise ValueError(f"alpha={alpha} for {backbone}; use one of {MOBILENET_V2_ALPHAS}.")
     encoder = _build_encoder(spec, image_size, alpha, encoder_weights)
     layer_names = [spec.bottleneck_layer_name, *spec.skip_layer_names]
     feature_extractor = keras.Model(

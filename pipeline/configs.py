@@ -40,8 +40,18 @@ class TFDSSource:
     mask_values: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FolderSplit:
+    """What every folder source has: the seeded share of its pairs held out for the
+    Evaluator, and how many unusable pairs it tolerates."""
+
+    eval_fraction: float = 0.1
+    seed: int = 0
+    max_bad_fraction: float = 0.5  # more unusable pairs than this: fail, do not train
+
+
 @dataclasses.dataclass(frozen=True)
-class OxfordFolderSource:
+class OxfordFolderSource(FolderSplit):
     """The Oxford-IIIT Pet archives unpacked: root/images/, root/annotations/trimaps/.
 
     Uses annotations/trainval.txt when present (the official test images stay out), and
@@ -49,13 +59,10 @@ class OxfordFolderSource:
     """
 
     root: str
-    eval_fraction: float = 0.1
-    seed: int = 0
-    max_bad_fraction: float = 0.5  # more unusable pairs than this: fail, do not train
 
 
 @dataclasses.dataclass(frozen=True)
-class ImageFolderSource:
+class ImageFolderSource(FolderSplit):
     """Images and masks in two folders, matched by file stem; the masks' classes declared.
 
     Exactly one of mask_values ("background=0,pet=1", several values as "pet=1+3") or
@@ -67,9 +74,6 @@ class ImageFolderSource:
     mask_values: str | None = None
     mask_palette: str | None = None
     background: str | None = "background"  # the class left out of foreground Dice
-    eval_fraction: float = 0.1
-    seed: int = 0
-    max_bad_fraction: float = 0.5
 
 
 DataSource = TFDSSource | OxfordFolderSource | ImageFolderSource

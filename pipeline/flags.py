@@ -41,7 +41,9 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
         "--mask-palette", help="colour masks: class colours, e.g. background=#000000,pet=#ff0000"
     )
     data.add_argument(
-        "--eval-fraction", type=float, help="folders: share held out for the Evaluator (0.1)"
+        "--eval-fraction",
+        type=float,
+        help=f"folders: share held out for the Evaluator ({configs.FolderSplit.eval_fraction})",
     )
     parser.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
     training = configs.TrainingConfig()

@@ -90,12 +90,7 @@ def _check_training(training: configs.TrainingConfig):
     from models import losses, unet
 
     losses.get_loss(training.loss)
-    backbone = unet.get_backbone(training.backbone)
-    if backbone.has_alpha and training.alpha not in unet.MOBILENET_V2_ALPHAS:
-        raise ConfigError(
-            f"alpha={training.alpha} for {training.backbone}; use one of "
-            f"{unet.MOBILENET_V2_ALPHAS}."
-        )
+    unet.check_alpha(training.backbone, training.alpha)  # an unknown backbone too
     multiple = unet.IMAGE_SIZE_MULTIPLE
     if training.image_size < multiple or training.image_size % multiple:
         raise ConfigError(

@@ -57,12 +57,13 @@ class FolderExampleGen(base_component.BaseComponent):
         self,
         layout: str,
         mask_format: str,
+        *,
+        eval_fraction: float,
+        seed: int,
+        max_bad_fraction: float,
         root: str = "",
         image_dir: str = "",
         mask_dir: str = "",
-        eval_fraction: float = 0.1,
-        seed: int = 0,
-        max_bad_fraction: float = 0.5,
     ):
         if layout not in LAYOUTS:
             raise ValueError(f"Unknown layout {layout!r}; use one of {LAYOUTS}.")

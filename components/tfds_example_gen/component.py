@@ -12,7 +12,6 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.tfds_example_gen import executor
-from models import features
 from pipeline.code_version import code_version
 
 
@@ -43,11 +42,12 @@ class TFDSExampleGen(base_component.BaseComponent):
     def __init__(
         self,
         dataset: str,
-        train_split: str = "train",
-        eval_split: str = "test",
+        *,
+        train_split: str,
+        eval_split: str,
+        image_key: str,
+        mask_key: str,
         data_dir: str | None = None,
-        image_key: str = features.IMAGE_KEY,
-        mask_key: str = features.MASK_KEY,
     ):
         spec = TFDSExampleGenSpec(
             code_version=code_version(executor.__name__),

@@ -19,6 +19,7 @@ BACKBONES = [
 def small_unet(backbone="mobilenet_v2", alpha=0.35, image_size=64, num_classes=3, **kwargs):
     kwargs.setdefault("decoder_filters", (8, 8, 8, 8))
     kwargs.setdefault("encoder_weights", "none")
+    kwargs.setdefault("batchnorm_momentum", 0.9)
     return unet.build_unet(
         image_size=image_size, num_classes=num_classes, alpha=alpha, backbone=backbone, **kwargs
     )
@@ -119,11 +120,7 @@ def test_mobilenet_v2_alpha_without_imagenet_weights_is_rejected():
 
 def test_missing_weights_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="encoder_weights file .* EfficientNetB0 no-top"):
-        unet.build_unet(
-            image_size=64,
-            backbone="efficientnet_b0",
-            encoder_weights=str(tmp_path / "missing.h5"),
-        )
+        small_unet("efficientnet_b0", 1.0, encoder_weights=str(tmp_path / "missing.h5"))
 
 
 def test_unavailable_imagenet_weights_fall_back_to_training_from_scratch(monkeypatch, caplog):
