@@ -69,7 +69,7 @@ class SegmentationMetrics(metric_types.Metric):
             threshold_metric=threshold_metric,
             # Not used by the metric: in its config, it is part of TFX's cache key for the
             # Evaluator, so that an edit to this code re-runs it (pipeline/code_version.py).
-            code_version=code_version,
+            **({"code_version": code_version} if code_version else {}),
         )
         self.name = threshold_metric
 

@@ -289,6 +289,14 @@ def test_metric_config_round_trip():
         "threshold_metric": "mean_dice",
     }
     assert metric.name == "mean_dice"
+    # The pipeline's config also carries the code's version (TFX's cache key); the metric
+    # keeps it in its config and computes the same.
+    versioned = config_pb2.MetricConfig(
+        class_name="SegmentationMetrics",
+        module="evaluation.tfma_metrics",
+        config=json.dumps({**json.loads(METRIC_CONFIG_JSON), "code_version": "abc"}),
+    )
+    assert metric_specs.metric_instance(versioned).get_config()["code_version"] == "abc"
 
     # specs_from_metrics serialises without `module`; that resolves because the class is
     # registered once evaluation.tfma_metrics is imported.
