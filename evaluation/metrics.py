@@ -14,6 +14,8 @@ labels and predictions scores NaN and is left out of the means.
   both classes.
 """
 
+import heapq
+
 import numpy as np
 
 
@@ -133,10 +135,6 @@ class SetMetrics:
         self.per_image[name] = mean_dice(dice_from_counts(*counts))
         return self.per_image[name]
 
-    def worst(self, n: int) -> list[tuple[str, float]]:
-        """The n images with the lowest mean Dice, lowest first."""
-        return sorted(self.per_image.items(), key=lambda item: item[1])[:n]
-
     def result(self) -> dict:
         """The set's scores; NaN (undefined) is None, so the dict is valid JSON as it is."""
         dice = dice_from_counts(*self.counts)
@@ -165,3 +163,24 @@ class SetMetrics:
 def _number(value):
     """A float for JSON, None for NaN (JSON has no NaN)."""
     return None if value is None or np.isnan(value) else float(value)
+
+
+class WorstKept:
+    """The `n` lowest-scoring rows seen so far, in memory for `n` rows only (a heap whose
+    top is the best of the kept ones): the worst images of `evaluate --worst` and of the
+    visual report, whatever the number of images."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._heap = []  # (-score, name, row): names are unique, rows never compared
+
+    def add(self, score: float, name: str, row) -> None:
+        if self.n <= 0:
+            return
+        heapq.heappush(self._heap, (-score, name, row))
+        if len(self._heap) > self.n:
+            heapq.heappop(self._heap)  # drops the best-scoring one
+
+    def rows(self) -> list[tuple[float, str, object]]:
+        """(score, name, row) of the kept rows, lowest score first."""
+        return [(-negative, name, row) for negative, name, row in sorted(self._heap, reverse=True)]

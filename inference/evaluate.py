@@ -19,7 +19,6 @@ mean Dice, as rows of image | true mask | predicted mask | overlay.
 # TensorFlow's environment is set by inference/__init__.py, which runs before this module
 # however it is started (console script, python -m, import).
 import argparse
-import heapq
 import json
 import os
 import sys
@@ -30,7 +29,7 @@ from tqdm import tqdm
 
 import inference
 from evaluation import visualize
-from evaluation.metrics import SetMetrics
+from evaluation.metrics import SetMetrics, WorstKept
 from inference.model import DEFAULT_MODEL_DIR, load_model
 from inference.predict import MIN_FREE_MB, describe_skipped
 from models.mask_convention import MaskFormat, mask_class_ids, parse_mask_format
@@ -200,7 +199,7 @@ def evaluate_pairs(model, pairs, mask_format, to_model_ids, num_worst=0):
     only `num_worst` of them are kept in memory at any time.
     """
     metrics = SetMetrics(model.class_names, model.convention.background)
-    problems, worst = [], []  # worst: a heap whose top is the best of the kept images
+    problems, worst = [], WorstKept(num_worst)
     for pair in tqdm(pairs, desc="evaluate", unit="image"):
         try:
             image = read_image(pair.image_path)
@@ -216,12 +215,8 @@ def evaluate_pairs(model, pairs, mask_format, to_model_ids, num_worst=0):
             continue
         true_ids = to_model_ids[mask_class_ids(stored_values, mask_format.stored_convention)]
         score = metrics.add(pair.name, true_ids, predicted_ids)
-        if num_worst > 0:
-            heapq.heappush(worst, (-score, pair.name, (image.rgb, true_ids, predicted_ids)))
-            if len(worst) > num_worst:
-                heapq.heappop(worst)  # drops the best-scoring one
-    worst = [(-negative, name, arrays) for negative, name, arrays in sorted(worst, reverse=True)]
-    return metrics, problems, worst
+        worst.add(score, pair.name, (image.rgb, true_ids, predicted_ids))
+    return metrics, problems, worst.rows()
 
 
 def format_table(report) -> str:

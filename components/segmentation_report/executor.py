@@ -15,7 +15,7 @@ from tfx.utils import path_utils
 
 from components import examples_io
 from evaluation import report, tfma_metrics
-from evaluation.metrics import SetMetrics
+from evaluation.metrics import SetMetrics, WorstKept
 from models import features, mask_convention
 from models.mask_convention import mask_class_ids
 from sources import oxford_layout
@@ -74,7 +74,7 @@ def predict_eval_split(saved_model, tf_examples, convention, num_samples, num_wo
     """Predicts each example at its own size; returns the sample rows and the worst rows."""
     segment_image = saved_model.signatures["segment_image"]
     accumulator = SetMetrics(convention.class_names, convention.background)
-    sample_rows, kept = [], {}
+    sample_rows, worst = [], WorstKept(num_worst)
     for index, example in enumerate(tf_examples):
         feature = example.features.feature
         image_bytes = feature[features.IMAGE_KEY].bytes_list.value[0]
@@ -89,12 +89,8 @@ def predict_eval_split(saved_model, tf_examples, convention, num_samples, num_wo
         row = (f"{name}  mean Dice {score:.3f}", image, true_ids, predicted_ids)
         if index < num_samples:
             sample_rows.append(row)
-        kept[name] = row
-        if len(kept) > 4 * max(num_worst, 1):
-            # Keep memory bounded: drop rows that can no longer be among the worst.
-            keep = {n for n, _ in accumulator.worst(num_worst)}
-            kept = {n: r for n, r in kept.items() if n in keep}
-    worst_rows = [kept[name] for name, _ in accumulator.worst(num_worst)]
+        worst.add(score, name, row)
+    worst_rows = [row for _, _, row in worst.rows()]
     return sample_rows, worst_rows, len(accumulator.per_image)
 
 

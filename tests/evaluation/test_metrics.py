@@ -41,7 +41,18 @@ def test_set_metrics_sums_counts_over_images_of_different_sizes():
     assert result["foreground_dice"] == pytest.approx(2 * 1 / 5)
     assert (result["images"], result["pixels"]) == (2, 8)
     assert result["counts"]["true"] == {"pet": 1, "background": 5, "border": 2}
-    assert accumulator.worst(1) == [("one", pytest.approx(1 / 3))]
+    assert accumulator.per_image["one"] == pytest.approx(1 / 3)
+
+
+def test_worst_kept_holds_the_lowest_scores_only_lowest_first():
+    worst = metrics.WorstKept(2)
+    for name, score in [("a", 0.9), ("b", 0.2), ("c", 0.5), ("d", 0.1), ("e", 0.7)]:
+        worst.add(score, name, row={"image": name})
+        assert len(worst.rows()) <= 2  # never more than n rows in memory
+    assert worst.rows() == [(0.1, "d", {"image": "d"}), (0.2, "b", {"image": "b"})]
+    none_kept = metrics.WorstKept(0)
+    none_kept.add(0.1, "a", row=None)
+    assert none_kept.rows() == []
 
 
 def test_foreground_merges_classes_before_counting():
