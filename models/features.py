@@ -8,7 +8,7 @@ Datasets); transformed features are what the Transform component emits for train
 IMAGE_KEY = "image"  # encoded JPEG or PNG bytes
 MASK_KEY = "segmentation_mask"  # encoded PNG, one channel
 LABEL_KEY = "label"  # breed id
-SPECIES_KEY = "species"  # 0 = cat, 1 = dog
+SPECIES_KEY = "species"  # sources/oxford_layout.py SPECIES: 0 = cat, 1 = dog
 FILE_NAME_KEY = "file_name"
 
 # Transformed features, written by the Transform component.

@@ -18,8 +18,17 @@ from sources.pairs import IMAGE_EXTENSIONS, UNKNOWN, Discovery, Pair, list_files
 
 SUBSETS = ("trainval", "test", "all")
 
+# Species ids, as in the `oxford_iiit_pet` builder: 0 = cat, 1 = dog.
+SPECIES = ("cat", "dog")
+
+
+def species_of(breed: str) -> int:
+    """The dataset's convention: capitalised breed names are cats, lowercase ones dogs."""
+    return SPECIES.index("cat") if breed[0].isupper() else SPECIES.index("dog")
+
+
 # Copied from the `oxford_iiit_pet` builder, same order: label ids must mean the
-# same breed in both datasets. Capitalised names are cats, lowercase are dogs.
+# same breed in both datasets (species_of tells cats from dogs by their names).
 BREEDS = (
     "Abyssinian",
     "american_bulldog",
@@ -141,4 +150,4 @@ def _label_from_name(name: str) -> tuple[int, int]:
     breed = name.rsplit("_", 1)[0]
     if breed not in BREEDS:
         return UNKNOWN, UNKNOWN
-    return BREEDS.index(breed), 0 if breed[0].isupper() else 1
+    return BREEDS.index(breed), species_of(breed)

@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from sources import oxford_layout
 
 _LABEL_CLASSES = list(oxford_layout.BREEDS)
-_SPECIES_CLASSES = ["Cat", "Dog"]
+_SPECIES_CLASSES = [name.capitalize() for name in oxford_layout.SPECIES]  # as TFDS names them
 
 # Rough coat of each breed: (main colour, second colour, pattern). Only meant to
 # make the label mean something visually; segmentation does not depend on it.
@@ -214,7 +214,7 @@ def generate_example(split, index, min_side=192, max_side=320, number=None):
     return {
         "image": image,
         "label": label,
-        "species": 0 if breed[0].isupper() else 1,
+        "species": oxford_layout.species_of(breed),
         # Numbered like Oxford's files; `number` must be unique per dataset.
         "file_name": f"{breed}_{index + 1 if number is None else number}.jpg",
         "segmentation_mask": mask[..., None],
@@ -224,7 +224,7 @@ def generate_example(split, index, min_side=192, max_side=320, number=None):
 
 def render_scene(rng, height, width, breed):
     """Returns (uint8 image HxWx3, uint8 trimap HxW, head BBox) for one scene."""
-    cat = breed[0].isupper()
+    cat = oxford_layout.species_of(breed) == oxford_layout.SPECIES.index("cat")
     c1, c2, pattern = _COATS[breed]
     coat = (_jitter(rng, _COLOURS[c1]), _jitter(rng, _COLOURS[c2]))
     image = _background(rng, height, width, coat)

@@ -23,7 +23,7 @@ from sources import oxford_layout
 # Readable names of the slicing features of Oxford-shaped data, and of their values.
 SLICE_NAMES = {features.SPECIES_KEY: "species", features.LABEL_KEY: "breed"}
 SLICE_VALUE_NAMES = {
-    features.SPECIES_KEY: {0: "cat", 1: "dog"},
+    features.SPECIES_KEY: dict(enumerate(oxford_layout.SPECIES)),
     features.LABEL_KEY: dict(enumerate(oxford_layout.BREEDS)),
 }
 CURVES = {"epoch_loss": "loss", "epoch_mean_dice": "mean_dice"}  # TensorBoard tag -> name
