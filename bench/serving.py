@@ -24,11 +24,11 @@ for several rounds of calls. Images/s is the batch size over a side's median cal
 two medians; latency percentiles pool all calls; the JSON keeps each round's images/s
 to show the spread. A profile follows at both batch sizes, again interleaved: decoding
 alone (tf.map_fn of trainer.decode_served_image), decoding + resizing + scaling (the
-signature's map_fn without the model), the bare model, and serving variants rebuilt in
-the bench around the same Keras model: a replica of export_model's serve_image_bytes
-(to check that the rebuilt functions cost what the exported one does), the same with
-map_fn's parallel_iterations=1 (is decoding running in parallel?), and a proposed change
-(with and without the model).
+signature's map_fn without the model), the bare model, and serving variants rebuilt
+around the same Keras model by the Trainer's own trainer.image_bytes_signature: as
+exported (to check that the rebuilt functions cost what the exported one does), with
+map_fn's parallel_iterations=1 (is decoding running in parallel?), and with a proposed
+decode_one (with and without the model).
 
 What limits the figure: 2 CPU cores, shared with other jobs running TensorFlow at the same
 time. Decoding and resizing are CPU work that the model's own threads would otherwise
@@ -115,49 +115,7 @@ def image_sizes(images):
     )
 
 
-def serving_function(model, image_size, decode_one, parallel_iterations=None):
-    """export_model's serve_image_bytes rebuilt around `model`, decode_one swappable.
-
-    decode_one: encoded bytes -> (model input [S, S, 3] float32, [height, width] int32).
-    """
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    def serve(images):
-        not_empty = tf.debugging.assert_positive(tf.size(images), message="no images")
-        with tf.control_dependencies([not_empty]):
-            images = tf.identity(images)
-        model_inputs, sizes = tf.map_fn(
-            decode_one,
-            images,
-            parallel_iterations=parallel_iterations,
-            fn_output_signature=(
-                tf.TensorSpec([image_size, image_size, 3], tf.float32),
-                tf.TensorSpec([2], tf.int32),
-            ),
-        )
-        probabilities = model(model_inputs, training=False)
-        return {
-            features.PROBABILITIES_OUTPUT: probabilities,
-            features.CLASS_IDS_OUTPUT: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
-            "height": sizes[:, 0],
-            "width": sizes[:, 1],
-        }
-
-    return serve
-
-
-def exported_decode_one(image_size):
-    """serve_image_bytes's decode_one, as export_model has it."""
-
-    def decode_one(encoded):
-        decoded = trainer.decode_served_image(encoded)
-        model_input = preprocessing.image_to_model_input(decoded, image_size)
-        return model_input, tf.shape(decoded)[:2]
-
-    return decode_one
-
-
-def proposed_decode_one(image_size):
+def proposed_decode_one(encoded, image_size):
     """Proposed: JPEGs at least twice the model size are decoded at a reduced scale.
 
     libjpeg can decode at 1/2, 1/4 or 1/8 scale in the DCT domain, which skips most of the
@@ -168,7 +126,7 @@ def proposed_decode_one(image_size):
     (preprocessing.decode_image is shared), or training and serving drift apart.
     """
 
-    def scaled_jpeg(encoded):
+    def scaled_jpeg():
         smaller_side = tf.reduce_min(tf.io.extract_jpeg_shape(encoded)[:2])
 
         def decode_at(ratio):  # a branch: decodes only when taken
@@ -185,26 +143,23 @@ def proposed_decode_one(image_size):
             default=decode_at(1),
         )
 
-    def decode_one(encoded):
-        height, width = trainer.image_header_size(encoded)
-        checks = [
-            tf.debugging.assert_positive(tf.strings.length(encoded), message="empty image"),
-            tf.debugging.assert_non_negative(height, message="not a JPEG, PNG, GIF or BMP"),
-            tf.debugging.assert_less_equal(
-                height * width, tf.constant(features.MAX_IMAGE_PIXELS, tf.int64)
+    height, width = trainer.image_header_size(encoded)
+    checks = [
+        tf.debugging.assert_positive(tf.strings.length(encoded), message="empty image"),
+        tf.debugging.assert_non_negative(height, message="not a JPEG, PNG, GIF or BMP"),
+        tf.debugging.assert_less_equal(
+            height * width, tf.constant(features.MAX_IMAGE_PIXELS, tf.int64)
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        model_input = tf.cond(
+            tf.io.is_jpeg(encoded),
+            scaled_jpeg,
+            lambda: preprocessing.image_to_model_input(
+                preprocessing.decode_image(encoded), image_size
             ),
-        ]
-        with tf.control_dependencies(checks):
-            model_input = tf.cond(
-                tf.io.is_jpeg(encoded),
-                lambda: scaled_jpeg(encoded),
-                lambda: preprocessing.image_to_model_input(
-                    preprocessing.decode_image(encoded), image_size
-                ),
-            )
-        return model_input, tf.cast(tf.stack([height, width]), tf.int32)
-
-    return decode_one
+        )
+    return model_input, tf.cast(tf.stack([height, width]), tf.int32)
 
 
 def preprocess_only(image_size, decode_one):
@@ -213,7 +168,7 @@ def preprocess_only(image_size, decode_one):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def preprocess(images):
         return tf.map_fn(
-            decode_one,
+            lambda encoded: decode_one(encoded, image_size),
             images,
             fn_output_signature=(
                 tf.TensorSpec([image_size, image_size, 3], tf.float32),
@@ -330,13 +285,12 @@ def main(argv=None):
     def call_signature(images):
         return signature(images=images)
 
-    replica = serving_function(model, image_size, exported_decode_one(image_size))
-    sequential = serving_function(
-        model, image_size, exported_decode_one(image_size), parallel_iterations=1
-    )
-    proposed = serving_function(model, image_size, proposed_decode_one(image_size))
-    preprocess = preprocess_only(image_size, exported_decode_one(image_size))
-    proposed_preprocess = preprocess_only(image_size, proposed_decode_one(image_size))
+    # Rebuilt around the same Keras model by the Trainer's own code (models/trainer.py).
+    replica = trainer.image_bytes_signature(model, image_size)
+    sequential = trainer.image_bytes_signature(model, image_size, parallel_iterations=1)
+    proposed = trainer.image_bytes_signature(model, image_size, decode_one=proposed_decode_one)
+    preprocess = preprocess_only(image_size, trainer.served_image_to_model_input)
+    proposed_preprocess = preprocess_only(image_size, proposed_decode_one)
     decode = decode_only()
 
     header = [

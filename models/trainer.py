@@ -163,38 +163,7 @@ def augment_example(image, mask):
 def export_model(model, tf_transform_output, image_size, serving_model_dir):
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_feature_spec = tf_transform_output.raw_feature_spec()
-
-    def predict(images):
-        probabilities = model(images, training=False)
-        return {
-            features.PROBABILITIES_OUTPUT: probabilities,
-            features.CLASS_IDS_OUTPUT: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
-        }
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    def serve_image_bytes(images):
-        def decode_one(encoded):
-            decoded = decode_served_image(encoded)
-            model_input = preprocessing.image_to_model_input(decoded, image_size)
-            return model_input, tf.shape(decoded)[:2]
-
-        # The model cannot run on an empty batch (a depthwise convolution fails obscurely).
-        not_empty = tf.debugging.assert_positive(
-            tf.size(images), message="no images: serving_default needs at least one"
-        )
-        with tf.control_dependencies([not_empty]):
-            images = tf.identity(images)
-        model_inputs, sizes = tf.map_fn(
-            decode_one,
-            images,
-            fn_output_signature=(
-                tf.TensorSpec([image_size, image_size, 3], tf.float32),
-                tf.TensorSpec([2], tf.int32),
-            ),
-        )
-        outputs = predict(model_inputs)
-        outputs.update(height=sizes[:, 0], width=sizes[:, 1])
-        return outputs
+    serve_image_bytes = image_bytes_signature(model, image_size)
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="image")])
     def segment_image(image):
@@ -202,10 +171,7 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir):
         model_input = preprocessing.image_to_model_input(decoded, image_size)
         probabilities = model(model_input[tf.newaxis], training=False)
         full_size = tf.image.resize(probabilities, tf.shape(decoded)[:2], method="bilinear")[0]
-        return {
-            features.PROBABILITIES_OUTPUT: full_size,
-            features.CLASS_IDS_OUTPUT: tf.argmax(full_size, axis=-1, output_type=tf.int32),
-        }
+        return model_outputs(full_size)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(serialized_examples):
@@ -228,6 +194,51 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir):
     logging.info(
         "Exported the model with signatures %s to %s.", sorted(signatures), serving_model_dir
     )
+
+
+def model_outputs(probabilities):
+    """What every signature answers: the class probabilities and the class ids."""
+    return {
+        features.PROBABILITIES_OUTPUT: probabilities,
+        features.CLASS_IDS_OUTPUT: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
+    }
+
+
+def served_image_to_model_input(encoded, image_size):
+    """Encoded bytes -> (model input [S, S, 3] float32, the image's [height, width])."""
+    decoded = decode_served_image(encoded)
+    return preprocessing.image_to_model_input(decoded, image_size), tf.shape(decoded)[:2]
+
+
+def image_bytes_signature(
+    model, image_size, decode_one=served_image_to_model_input, parallel_iterations=None
+):
+    """serving_default: a batch of encoded images -> outputs at the model's size, and each
+    image's height and width. bench/serving.py builds variants with another decode_one
+    (bytes, image_size -> model input, size) or parallel_iterations."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def serve_image_bytes(images):
+        # The model cannot run on an empty batch (a depthwise convolution fails obscurely).
+        not_empty = tf.debugging.assert_positive(
+            tf.size(images), message="no images: serving_default needs at least one"
+        )
+        with tf.control_dependencies([not_empty]):
+            images = tf.identity(images)
+        model_inputs, sizes = tf.map_fn(
+            lambda encoded: decode_one(encoded, image_size),
+            images,
+            parallel_iterations=parallel_iterations,
+            fn_output_signature=(
+                tf.TensorSpec([image_size, image_size, 3], tf.float32),
+                tf.TensorSpec([2], tf.int32),
+            ),
+        )
+        outputs = model_outputs(model(model_inputs, training=False))
+        outputs.update(height=sizes[:, 0], width=sizes[:, 1])
+        return outputs
+
+    return serve_image_bytes
 
 
 def decode_served_image(encoded):
