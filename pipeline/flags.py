@@ -88,24 +88,27 @@ def config_from_args(args, output_dir: str) -> configs.PipelineConfig:
         pipeline_name=args.pipeline_name,
         output_dir=absolute(output_dir),
         data=data_source_from_args(args),
-        training=dataclasses.replace(
-            configs.TrainingConfig(),
-            epochs=args.epochs,
-            train_steps=args.train_steps,
-            batch_size=args.batch_size,
-            image_size=args.image_size,
-            class_mode=args.class_mode,
-            encoder_weights=args.encoder_weights,
-            backbone=args.backbone,
-            alpha=args.alpha,
-            loss=args.loss,
-        ),
-        evaluation=dataclasses.replace(
-            configs.EvaluationConfig(),
-            blessing_metric=args.blessing_metric,
-            blessing_min=args.blessing_min,
+        training=configs.TrainingConfig(**{name: getattr(args, name) for name in TRAINING_FLAGS}),
+        evaluation=configs.EvaluationConfig(
+            **{name: getattr(args, name) for name in BLESSING_FLAGS}
         ),
     )
+
+
+# Settings whose flag is the field's name in dashes (--batch-size: batch_size), with the
+# field's default: the rest of TrainingConfig and EvaluationConfig keeps its defaults.
+TRAINING_FLAGS = (
+    "epochs",
+    "train_steps",
+    "batch_size",
+    "image_size",
+    "class_mode",
+    "backbone",
+    "alpha",
+    "loss",
+    "encoder_weights",
+)
+BLESSING_FLAGS = ("blessing_metric", "blessing_min")
 
 
 # Flags that only mean something for one kind of source: given with another, they would be
