@@ -15,6 +15,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components import component_specs as specs
 from components.folder_example_gen import executor
 from pipeline.code_version import code_version
 from sources.layouts import LAYOUTS
@@ -28,24 +29,24 @@ class IngestionReport(types.Artifact):
 
 class FolderExampleGenSpec(types.ComponentSpec):
     PARAMETERS = {
-        "layout": ExecutionParameter(type=str),
+        specs.LAYOUT_KEY: ExecutionParameter(type=str),
         # "oxford": the folder holding images/ and annotations/.
-        "root": ExecutionParameter(type=str, optional=True),
+        specs.ROOT_KEY: ExecutionParameter(type=str, optional=True),
         # "folder": the two folders matched by file stem.
-        "image_dir": ExecutionParameter(type=str, optional=True),
-        "mask_dir": ExecutionParameter(type=str, optional=True),
+        specs.IMAGE_DIR_KEY: ExecutionParameter(type=str, optional=True),
+        specs.MASK_DIR_KEY: ExecutionParameter(type=str, optional=True),
         # JSON of sources.mask_convention.MaskFormat: the masks' classes (values or palette).
-        "mask_format": ExecutionParameter(type=str),
-        "eval_fraction": ExecutionParameter(type=float),
-        "seed": ExecutionParameter(type=int),
-        "max_bad_fraction": ExecutionParameter(type=float),
+        specs.MASK_FORMAT_KEY: ExecutionParameter(type=str),
+        specs.EVAL_FRACTION_KEY: ExecutionParameter(type=float),
+        specs.SEED_KEY: ExecutionParameter(type=int),
+        specs.MAX_BAD_FRACTION_KEY: ExecutionParameter(type=float),
         # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
-        "code_version": ExecutionParameter(type=str),
+        specs.CODE_VERSION_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {}
     OUTPUTS = {
-        "examples": ChannelParameter(type=standard_artifacts.Examples),
-        "report": ChannelParameter(type=IngestionReport),
+        specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
+        specs.REPORT_KEY: ChannelParameter(type=IngestionReport),
     }
 
 

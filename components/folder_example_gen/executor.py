@@ -9,6 +9,7 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
+from components import component_specs as specs
 from components import examples_io
 from models import features
 from models.mask_convention import MaskFormat
@@ -28,17 +29,19 @@ class TooManyBadPairs(SourceError):
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
-        examples = artifact_utils.get_single_instance(output_dict["examples"])
-        report_artifact = artifact_utils.get_single_instance(output_dict["report"])
-        mask_format = MaskFormat.from_json(exec_properties["mask_format"])
+        examples = artifact_utils.get_single_instance(output_dict[specs.EXAMPLES_KEY])
+        report_artifact = artifact_utils.get_single_instance(output_dict[specs.REPORT_KEY])
+        mask_format = MaskFormat.from_json(exec_properties[specs.MASK_FORMAT_KEY])
         discovery, description = layouts.discover(
-            exec_properties["layout"],
-            root=exec_properties.get("root") or "",
-            image_dir=exec_properties.get("image_dir") or "",
-            mask_dir=exec_properties.get("mask_dir") or "",
+            exec_properties[specs.LAYOUT_KEY],
+            root=exec_properties.get(specs.ROOT_KEY) or "",
+            image_dir=exec_properties.get(specs.IMAGE_DIR_KEY) or "",
+            mask_dir=exec_properties.get(specs.MASK_DIR_KEY) or "",
         )
         train_pairs, eval_pairs = pairs.split_pairs(
-            discovery.pairs, float(exec_properties["eval_fraction"]), int(exec_properties["seed"])
+            discovery.pairs,
+            float(exec_properties[specs.EVAL_FRACTION_KEY]),
+            int(exec_properties[specs.SEED_KEY]),
         )
         logging.info(
             "%s: %d pairs (%d train, %d eval); %d files without a partner.",
@@ -51,7 +54,7 @@ class Executor(base_executor.BaseExecutor):
         for problem in discovery.problems[:LOGGED_SKIPS]:
             logging.warning("Skipped: %s", problem)
 
-        reader = PairReader(mask_format, float(exec_properties["max_bad_fraction"]))
+        reader = PairReader(mask_format, float(exec_properties[specs.MAX_BAD_FRACTION_KEY]))
         counts = {}
         discovered = [
             {"path": p.path, "reason": p.reason, "split": None} for p in discovery.problems

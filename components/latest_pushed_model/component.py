@@ -26,6 +26,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components import component_specs as specs
 from components.latest_pushed_model import executor
 from pipeline.code_version import code_version
 
@@ -33,15 +34,15 @@ from pipeline.code_version import code_version
 class LatestPushedModelSpec(types.ComponentSpec):
     PARAMETERS = {
         # The Pusher's base directory: <serving_model_dir>/<version>/saved_model.pb.
-        "serving_model_dir": ExecutionParameter(type=str),
+        specs.SERVING_MODEL_DIR_KEY: ExecutionParameter(type=str),
         # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
-        "code_version": ExecutionParameter(type=str),
+        specs.CODE_VERSION_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {
         # Not read; it makes each new candidate a new execution (see the module docstring).
-        "candidate_model": ChannelParameter(type=standard_artifacts.Model),
+        specs.CANDIDATE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
     }
-    OUTPUTS = {"model": ChannelParameter(type=standard_artifacts.Model)}
+    OUTPUTS = {specs.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model)}
 
 
 class LatestPushedModel(base_component.BaseComponent):

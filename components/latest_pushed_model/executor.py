@@ -9,6 +9,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
+from components import component_specs as specs
 from inference.model import newest_version
 
 RECORD_FILE = "baseline.json"  # in the output: what was found, for people and tests
@@ -16,8 +17,8 @@ RECORD_FILE = "baseline.json"  # in the output: what was found, for people and t
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
-        serving_model_dir = exec_properties["serving_model_dir"]
-        model = artifact_utils.get_single_instance(output_dict["model"])
+        serving_model_dir = exec_properties[specs.SERVING_MODEL_DIR_KEY]
+        model = artifact_utils.get_single_instance(output_dict[specs.MODEL_KEY])
         version_dir = newest_version(serving_model_dir)
         record = {"serving_model_dir": serving_model_dir, "found": version_dir is not None}
         if version_dir is None:

@@ -11,6 +11,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components import component_specs as specs
 from components.segmentation_report import executor
 from pipeline.code_version import code_version
 
@@ -23,20 +24,20 @@ class VisualReport(types.Artifact):
 
 class SegmentationReportSpec(types.ComponentSpec):
     PARAMETERS = {
-        "num_samples": ExecutionParameter(type=int),  # rows of the fixed sample
-        "num_worst": ExecutionParameter(type=int),  # rows of the worst examples
-        "max_examples": ExecutionParameter(type=int),  # eval examples predicted, at most
+        specs.NUM_SAMPLES_KEY: ExecutionParameter(type=int),  # rows of the fixed sample
+        specs.NUM_WORST_KEY: ExecutionParameter(type=int),  # rows of the worst examples
+        specs.MAX_EXAMPLES_KEY: ExecutionParameter(type=int),  # eval examples predicted, at most
         # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
-        "code_version": ExecutionParameter(type=str),
+        specs.CODE_VERSION_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {
-        "examples": ChannelParameter(type=standard_artifacts.Examples),
-        "model": ChannelParameter(type=standard_artifacts.Model),
-        "evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation),
-        "model_run": ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
-        "blessing": ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+        specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
+        specs.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
+        specs.EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        specs.MODEL_RUN_KEY: ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
+        specs.BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
     }
-    OUTPUTS = {"report": ChannelParameter(type=VisualReport)}
+    OUTPUTS = {specs.REPORT_KEY: ChannelParameter(type=VisualReport)}
 
 
 class SegmentationReport(base_component.BaseComponent):

@@ -13,6 +13,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
+from components import component_specs as specs
 from components import examples_io
 from evaluation import report, tfma_metrics
 from evaluation.metrics import SetMetrics, WorstKept
@@ -31,10 +32,10 @@ CURVES = {"epoch_loss": "loss", "epoch_mean_dice": "mean_dice"}  # TensorBoard t
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
-        examples = artifact_utils.get_single_instance(input_dict["examples"])
-        model = artifact_utils.get_single_instance(input_dict["model"])
-        evaluation = artifact_utils.get_single_instance(input_dict["evaluation"])
-        output = artifact_utils.get_single_instance(output_dict["report"])
+        examples = artifact_utils.get_single_instance(input_dict[specs.EXAMPLES_KEY])
+        model = artifact_utils.get_single_instance(input_dict[specs.MODEL_KEY])
+        evaluation = artifact_utils.get_single_instance(input_dict[specs.EVALUATION_KEY])
+        output = artifact_utils.get_single_instance(output_dict[specs.REPORT_KEY])
 
         model_dir = path_utils.serving_model_path(model.uri)
         with tf.io.gfile.GFile(os.path.join(model_dir, features.MODEL_METADATA_FILE)) as file:
@@ -43,10 +44,10 @@ class Executor(base_executor.BaseExecutor):
             )
         sample_rows, worst_rows, num_predicted = predict_eval_split(
             tf.saved_model.load(model_dir),
-            examples_io.read_split(examples, "eval", int(exec_properties["max_examples"])),
+            examples_io.read_split(examples, "eval", int(exec_properties[specs.MAX_EXAMPLES_KEY])),
             convention,
-            int(exec_properties["num_samples"]),
-            int(exec_properties["num_worst"]),
+            int(exec_properties[specs.NUM_SAMPLES_KEY]),
+            int(exec_properties[specs.NUM_WORST_KEY]),
         )
         by_slice = tfma_metrics.candidate_metrics_by_slice(evaluation.uri)
         data = report.ReportData(
@@ -54,12 +55,12 @@ class Executor(base_executor.BaseExecutor):
             class_names=convention.class_names,
             metrics=by_slice.get((), {}),
             slices=named_slices(by_slice),
-            curves=training_curves(input_dict.get("model_run")),
+            curves=training_curves(input_dict.get(specs.MODEL_RUN_KEY)),
             sample_rows=sample_rows,
             worst_rows=worst_rows,
             facts={
                 "model": model.uri,
-                "blessed": blessing_decision(input_dict.get("blessing")),
+                "blessed": blessing_decision(input_dict.get(specs.BLESSING_KEY)),
                 "eval examples in the pictures": num_predicted,
                 "classes": ", ".join(convention.class_names),
                 "written": datetime.datetime.now().isoformat(timespec="seconds"),

@@ -11,6 +11,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components import component_specs as specs
 from components.tfds_example_gen import executor
 from pipeline.code_version import code_version
 
@@ -18,21 +19,21 @@ from pipeline.code_version import code_version
 class TFDSExampleGenSpec(types.ComponentSpec):
     PARAMETERS = {
         # A TFDS name as tfds.builder takes it: "oxford_iiit_pet", "name/config:1.2.0".
-        "dataset": ExecutionParameter(type=str),
+        specs.DATASET_KEY: ExecutionParameter(type=str),
         # Where TFDS keeps prepared datasets; empty means TFDS's default.
-        "data_dir": ExecutionParameter(type=str, optional=True),
+        specs.DATA_DIR_KEY: ExecutionParameter(type=str, optional=True),
         # TFDS split expressions, e.g. "train[:90%]".
-        "train_split": ExecutionParameter(type=str),
-        "eval_split": ExecutionParameter(type=str),
+        specs.TRAIN_SPLIT_KEY: ExecutionParameter(type=str),
+        specs.EVAL_SPLIT_KEY: ExecutionParameter(type=str),
         # The dataset's own names of the image and mask features; they are written under
         # the project's feature keys (models/features.py).
-        "image_key": ExecutionParameter(type=str, optional=True),
-        "mask_key": ExecutionParameter(type=str, optional=True),
+        specs.IMAGE_FEATURE_KEY: ExecutionParameter(type=str, optional=True),
+        specs.MASK_FEATURE_KEY: ExecutionParameter(type=str, optional=True),
         # The code the executor runs, hashed (pipeline/code_version.py): TFX's cache key.
-        "code_version": ExecutionParameter(type=str),
+        specs.CODE_VERSION_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {}
-    OUTPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
+    OUTPUTS = {specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
 
 
 class TFDSExampleGen(base_component.BaseComponent):

@@ -8,26 +8,27 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 import sources.synthetic_pets  # noqa: F401  Registers the embedded default with TFDS.
+from components import component_specs as specs
 from components import examples_io
 from models import features
 
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
-        examples = artifact_utils.get_single_instance(output_dict["examples"])
-        data_dir = exec_properties.get("data_dir") or None
-        builder = tfds.builder(exec_properties["dataset"], data_dir=data_dir)
+        examples = artifact_utils.get_single_instance(output_dict[specs.EXAMPLES_KEY])
+        data_dir = exec_properties.get(specs.DATA_DIR_KEY) or None
+        builder = tfds.builder(exec_properties[specs.DATASET_KEY], data_dir=data_dir)
         logging.info("Preparing TFDS dataset %s in %s.", builder.info.full_name, builder.data_dir)
         builder.download_and_prepare()
 
         renames = {
-            exec_properties.get("image_key") or features.IMAGE_KEY: features.IMAGE_KEY,
-            exec_properties.get("mask_key") or features.MASK_KEY: features.MASK_KEY,
+            exec_properties.get(specs.IMAGE_FEATURE_KEY) or features.IMAGE_KEY: features.IMAGE_KEY,
+            exec_properties.get(specs.MASK_FEATURE_KEY) or features.MASK_KEY: features.MASK_KEY,
         }
         _check_features(builder, renames)
         split_expressions = {
-            "train": exec_properties["train_split"],
-            "eval": exec_properties["eval_split"],
+            "train": exec_properties[specs.TRAIN_SPLIT_KEY],
+            "eval": exec_properties[specs.EVAL_SPLIT_KEY],
         }
         counts = {}
         for split, expression in split_expressions.items():
