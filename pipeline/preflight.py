@@ -7,6 +7,7 @@ no room (`check_output_dir`). Each check raises `ConfigError` with the problem a
 """
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -42,6 +43,7 @@ def check_settings(config: configs.PipelineConfig):
     """The checks that read no data and no file: what a machine that only compiles the
     pipeline for a cluster (kubeflow_runner.py) can check. Raises ConfigError."""
     try:
+        _check_pipeline_name(config.pipeline_name)
         convention = configs.mask_convention(config)  # a bad class_mode or mask declaration
         _check_training(config.training)
         _check_blessing_metric(config.evaluation, convention)
@@ -84,6 +86,20 @@ def check_output_dir(
             "space and run again, and it resumes from TFX's cache."
         )
     return None
+
+
+# The pipeline's name is a directory under the pipeline root and the serving directory,
+# and the name of ML Metadata contexts: one path component, never empty.
+PIPELINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _check_pipeline_name(name: str):
+    if not PIPELINE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"pipeline_name {name!r}: it names directories and ML Metadata records; use "
+            "letters, digits, '-', '_' and '.', starting with a letter or digit "
+            "(--pipeline-name)."
+        )
 
 
 def _check_training(training: configs.TrainingConfig):

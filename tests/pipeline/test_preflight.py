@@ -75,6 +75,14 @@ def test_training_config_errors_fail_before_the_pipeline_starts(training, messag
         check(configs.TFDSSource(), **training)
 
 
+@pytest.mark.parametrize("name", ["", "a/../b", "/abs", ".hidden", "two words"])
+def test_a_pipeline_name_that_is_no_directory_name_is_refused(name):
+    # An empty one ran the whole pipeline and failed at the end, in ML Metadata.
+    with pytest.raises(preflight.ConfigError, match=r"pipeline_name .*\(--pipeline-name\)"):
+        preflight.check_settings(configs.PipelineConfig(pipeline_name=name))
+    preflight.check_settings(configs.PipelineConfig(pipeline_name="pets_v2.1-test"))
+
+
 def test_unknown_blessing_metric_is_a_config_error():
     config = configs.PipelineConfig(evaluation=configs.EvaluationConfig(blessing_metric="f1"))
     with pytest.raises(preflight.ConfigError, match=r"'f1' is not a metric .* 'mean_iou'"):
