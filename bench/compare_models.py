@@ -21,7 +21,7 @@ import time
 from metadata import queries
 from metadata.store import open_store
 from orchestration.local import run as local_run
-from pipeline import configs, preflight
+from pipeline import component_ids, configs, preflight
 
 # (name, TrainingConfig overrides): the default first, then one change at a time.
 VARIANTS = [
@@ -80,7 +80,9 @@ def main(argv=None):
         started = time.time()
         summary = local_run.run(config, os.path.join(config.output_dir, "run.log"))
         store = open_store(config.metadata_path)
-        trainer = queries.executions_by_component(store, config.pipeline_name)["Trainer"][-1]
+        trainer = queries.executions_by_component(store, config.pipeline_name)[
+            component_ids.TRAINER
+        ][-1]
         trainer_seconds = (
             trainer.last_update_time_since_epoch - trainer.create_time_since_epoch
         ) / 1000

@@ -8,6 +8,7 @@ import os
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from metadata import queries, store
+from pipeline import component_ids
 
 
 @dataclasses.dataclass
@@ -49,12 +50,12 @@ def anomalies_by_split(anomalies_uri: str) -> dict[str, list[str]]:
 
 def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
     outputs = queries.latest_outputs(store.open_store(metadata_path), pipeline_name)
-    evaluation = outputs.get(("Evaluator", "evaluation"))
-    blessing = outputs.get(("Evaluator", "blessing"))
-    pushed = outputs.get(("Pusher", "pushed_model"))
-    anomalies = outputs.get(("ExampleValidator", "anomalies"))
+    evaluation = outputs.get((component_ids.EVALUATOR, "evaluation"))
+    blessing = outputs.get((component_ids.EVALUATOR, "blessing"))
+    pushed = outputs.get((component_ids.PUSHER, "pushed_model"))
+    anomalies = outputs.get((component_ids.EXAMPLE_VALIDATOR, "anomalies"))
     num_skipped, report_path = ingestion_skips(outputs)
-    visual_report = outputs.get(("SegmentationReport", "report"))
+    visual_report = outputs.get((component_ids.SEGMENTATION_REPORT, "report"))
     pushed_dir = None
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         pushed_dir = pushed.custom_properties["pushed_destination"].string_value
@@ -74,9 +75,9 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
 
 def ingestion_skips(outputs) -> tuple[int | None, str | None]:
     """Skipped files and the report path, if the newest examples came from a folder."""
-    report = outputs.get(("FolderExampleGen", "report"))
-    folder_examples = outputs.get(("FolderExampleGen", "examples"))
-    tfds_examples = outputs.get(("TFDSExampleGen", "examples"))
+    report = outputs.get((component_ids.FOLDER_EXAMPLE_GEN, "report"))
+    folder_examples = outputs.get((component_ids.FOLDER_EXAMPLE_GEN, "examples"))
+    tfds_examples = outputs.get((component_ids.TFDS_EXAMPLE_GEN, "examples"))
     if report is None or (tfds_examples is not None and tfds_examples.id > folder_examples.id):
         return None, None
     return report.custom_properties["num_skipped"].int_value, os.path.join(

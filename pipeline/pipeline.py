@@ -16,7 +16,7 @@ from components.latest_pushed_model import LatestPushedModel
 from components.segmentation_report import SegmentationReport
 from components.tfds_example_gen import TFDSExampleGen
 from models import features
-from pipeline import configs
+from pipeline import component_ids, configs
 from pipeline.code_version import code_version
 
 # The Transform's and the Trainer's code, imported by name where they run.
@@ -130,7 +130,7 @@ def baseline_finder(config: configs.PipelineConfig, candidate_model):
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    ).with_id(component_ids.BASELINE_RESOLVER)
 
 
 def example_gen_for(source: configs.DataSource):

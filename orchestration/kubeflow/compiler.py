@@ -28,14 +28,14 @@ import tempfile
 
 import yaml
 
-from pipeline import configs
+from pipeline import component_ids, configs
 
 TARGETS = ("kubeflow", "vertex")
 SPEC_EXTENSIONS = {"kubeflow": (".yaml", ".yml"), "vertex": (".json",)}
 DEFAULT_SPECS = {"kubeflow": "pipeline.yaml", "vertex": "pipeline.json"}
 TASK_COMMAND = ["python", "-m", "orchestration.kubeflow.entrypoint"]
 # Never cached on any backend: it reads the serving directory, not its inputs.
-UNCACHED_COMPONENTS = ("LatestPushedModel",)
+UNCACHED_COMPONENTS = (component_ids.LATEST_PUSHED_MODEL,)
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"  # the Kubernetes resource name of NVIDIA's plugin
 # Kubernetes names (RFC 1123 labels): pipeline names become parts of resource names, and
 # PersistentVolumeClaims are named so.
@@ -173,7 +173,7 @@ def compile_pipeline(
         )
     pipeline = create_pipeline(config)  # no metadata config: the cluster's ML Metadata
     for component in pipeline.components:
-        gpus = resources.gpus if component.id == "Trainer" else 0
+        gpus = resources.gpus if component.id == component_ids.TRAINER else 0
         spec = resource_spec(target, resources, gpus)
         # Resolvers are not tasks with a container: nothing to ask for.
         if spec is not None and isinstance(component, base_component.BaseComponent):

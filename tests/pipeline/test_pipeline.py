@@ -6,7 +6,7 @@ import shutil
 import pytest
 import tensorflow_model_analysis as tfma
 
-from pipeline import code_version, configs
+from pipeline import code_version, component_ids, configs
 from pipeline.pipeline import create_pipeline, eval_config
 
 
@@ -172,3 +172,20 @@ def test_the_baseline_comes_from_the_serving_dir_where_no_resolver_runs(componen
     )
     with pytest.raises(ValueError, match="baseline_source 'mlmd'; use one of"):
         create_pipeline(dataclasses.replace(config, baseline_source="mlmd"))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        configs.PipelineConfig(output_dir="/tmp/unused"),
+        configs.PipelineConfig(
+            output_dir="/tmp/unused",
+            data=configs.OxfordFolderSource(root="/pets"),
+            baseline_source="serving",
+        ),
+    ],
+)
+def test_the_components_have_the_ids_readers_look_for(config):
+    # metadata/, bench/ and the Kubeflow compiler find components by these names.
+    ids = {value for name, value in vars(component_ids).items() if name.isupper()}
+    assert {component.id for component in create_pipeline(config).components} <= ids
