@@ -39,6 +39,7 @@ signature's argument handling, the while loop, the checks) weigh more.
 
 import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 import argparse
+import dataclasses
 import glob
 import io
 import os
@@ -242,7 +243,32 @@ def percentile_ms(seconds, q):
     return 1000 * float(np.percentile(seconds, q))
 
 
-def main(argv=None):
+HEADER = [
+    "images",
+    "batch",
+    "signature img/s",
+    "bare model img/s",
+    "ratio",
+    "sig p50 ms",
+    "sig p95 ms",
+    "bare p50 ms",
+    "bare p95 ms",
+]
+PROFILE_HEADER = ["images", "batch", "stage", "ms/call", "ms/image", "img/s", "vs bare"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """How many rounds and calls each measurement makes."""
+
+    rounds: int  # of the signature against the bare model
+    calls: dict  # per side and round, by batch size
+    warmup_calls: int
+    profile_rounds: int
+
+
+def parse_args(argv):
+    """The flags, with the defaults that depend on --quick filled in."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -256,27 +282,33 @@ def main(argv=None):
     )
     parser.add_argument("--results", help="default: bench/results/serving.json")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (2 if args.quick else 7)
-    num_images = args.images or (32 if args.quick else 64)
-    # Calls per side and round: about the same number of images at both batch sizes.
-    calls = {1: 6, 32: 1} if args.quick else {1: 48, 32: 3}
-    warmup_calls = 2 if args.quick else 3
-    profile_rounds = max(2, rounds // 2)
-    output_dir = os.path.abspath(args.output_dir)
-    load_before = [round(load, 2) for load in os.getloadavg()]
+    args.rounds = args.rounds or (2 if args.quick else 7)
+    args.images = args.images or (32 if args.quick else 64)
+    return args
 
-    model_dir, eval_files = find_inputs(output_dir)
-    print(f"Pushed model: {model_dir}")
-    eval_images = read_images(eval_files, num_images)
-    image_sets = {
+
+def protocol_of(args):
+    """The Protocol for these flags: fewer calls with --quick."""
+    return Protocol(
+        rounds=args.rounds,
+        # Calls per side and round: about the same number of images at both batch sizes.
+        calls={1: 6, 32: 1} if args.quick else {1: 48, 32: 3},
+        warmup_calls=2 if args.quick else 3,
+        profile_rounds=max(2, args.rounds // 2),
+    )
+
+
+def load_image_sets(eval_files, count):
+    """{image set name: encoded images}: the eval split's, and the same at photo size."""
+    eval_images = read_images(eval_files, count)
+    return {
         "eval split (synthetic)": eval_images,
         "photo-sized (~500x375, q90)": [photo_sized(image) for image in eval_images],
     }
 
-    loaded = tf.saved_model.load(model_dir)
-    signature = loaded.signatures["serving_default"]
-    model = tf_keras.models.load_model(model_dir, compile=False)
-    image_size = int(model.input_shape[1])
+
+def measured_functions(signature, model, image_size):
+    """{name: function of one batch}: the signature, the bare model and the profile's stages."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.float32)])
     def bare(model_inputs):
@@ -286,158 +318,176 @@ def main(argv=None):
         return signature(images=images)
 
     # Rebuilt around the same Keras model by the Trainer's own code (models/trainer.py).
-    replica = trainer.image_bytes_signature(model, image_size)
-    sequential = trainer.image_bytes_signature(model, image_size, parallel_iterations=1)
-    proposed = trainer.image_bytes_signature(model, image_size, decode_one=proposed_decode_one)
-    preprocess = preprocess_only(image_size, trainer.served_image_to_model_input)
-    proposed_preprocess = preprocess_only(image_size, proposed_decode_one)
-    decode = decode_only()
+    return {
+        "signature": call_signature,
+        "bare": bare,
+        "replica": trainer.image_bytes_signature(model, image_size),
+        "sequential": trainer.image_bytes_signature(model, image_size, parallel_iterations=1),
+        "proposed": trainer.image_bytes_signature(
+            model, image_size, decode_one=proposed_decode_one
+        ),
+        "preprocess": preprocess_only(image_size, trainer.served_image_to_model_input),
+        "proposed_preprocess": preprocess_only(image_size, proposed_decode_one),
+        "decode": decode_only(),
+    }
 
-    header = [
-        "images",
-        "batch",
-        "signature img/s",
-        "bare model img/s",
-        "ratio",
-        "sig p50 ms",
-        "sig p95 ms",
-        "bare p50 ms",
-        "bare p95 ms",
-    ]
-    rows, measurements = [], []
-    profile_header = ["images", "batch", "stage", "ms/call", "ms/image", "img/s", "vs bare"]
-    profile_rows, profiles = [], []
+
+def input_tensors(images, image_size):
+    """(the encoded images, the same decoded and preprocessed for the bare model)."""
+    encoded = tf.constant(images)
+    model_inputs = tf.stack(
+        [
+            preprocessing.image_to_model_input(preprocessing.decode_image(image), image_size)
+            for image in images
+        ]
+    )
+    return encoded, model_inputs
+
+
+def class_id_agreement(functions, encoded):
+    """{variant: share of pixels given the exported signature's class id}, first 32 images."""
+    batch = encoded[: max(BATCH_SIZES)]
+    exported_ids = functions["signature"](batch)[features.CLASS_IDS_OUTPUT].numpy()
     agreement = {}
-    for set_name, images in image_sets.items():
-        encoded = tf.constant(images)
-        model_inputs = tf.stack(
-            [
-                preprocessing.image_to_model_input(preprocessing.decode_image(image), image_size)
-                for image in images
-            ]
-        )
-        # The proposed variant's predictions against the exported signature's, same images.
-        batch = encoded[: max(BATCH_SIZES)]
-        exported_ids = signature(images=batch)[features.CLASS_IDS_OUTPUT].numpy()
-        agreement[set_name] = {
-            name: float(np.mean(exported_ids == fn(batch)[features.CLASS_IDS_OUTPUT].numpy()))
-            for name, fn in [("replica", replica), ("proposed", proposed)]
-        }
+    for name in ("replica", "proposed"):
+        ids = functions[name](batch)[features.CLASS_IDS_OUTPUT].numpy()
+        agreement[name] = float(np.mean(exported_ids == ids))
+    return agreement
 
-        for batch_size in BATCH_SIZES:
-            encoded_batches = batches_of(encoded, batch_size)
-            input_batches = batches_of(model_inputs, batch_size)
-            rates, latencies = interleaved(
-                {
-                    "signature": (call_signature, encoded_batches, batch_size),
-                    "bare": (bare, input_batches, batch_size),
-                },
-                calls[batch_size],
-                rounds,
-                warmup_calls,
-            )
-            signature_rate = median_rate(latencies["signature"], batch_size)
-            bare_rate = median_rate(latencies["bare"], batch_size)
-            ratio = signature_rate / bare_rate
-            rows.append(
-                [
-                    set_name,
-                    batch_size,
-                    signature_rate,
-                    bare_rate,
-                    ratio,
-                    percentile_ms(latencies["signature"], 50),
-                    percentile_ms(latencies["signature"], 95),
-                    percentile_ms(latencies["bare"], 50),
-                    percentile_ms(latencies["bare"], 95),
-                ]
-            )
-            measurements.append(
-                {
-                    "images": set_name,
-                    "batch_size": batch_size,
-                    "ratio": ratio,
-                    "goal_met": ratio >= 0.9,
-                    **{
-                        side: {
-                            "images_per_second_of_median_call": median_rate(
-                                latencies[side], batch_size
-                            ),
-                            "images_per_second_rounds": rates[side],
-                            "latency_ms_p50": percentile_ms(latencies[side], 50),
-                            "latency_ms_p95": percentile_ms(latencies[side], 95),
-                            "calls": len(latencies[side]),
-                        }
-                        for side in rates
-                    },
-                }
-            )
-            print(common.format_table(header, rows[-1:]))
 
-            stages = {
-                "decode (checks + decode_image)": (decode, encoded_batches, batch_size),
-                "decode + resize + scale": (preprocess, encoded_batches, batch_size),
-                "bare model": (bare, input_batches, batch_size),
-                "exported signature": (call_signature, encoded_batches, batch_size),
-                "replica of serve_image_bytes": (replica, encoded_batches, batch_size),
-                "replica, parallel_iterations=1": (sequential, encoded_batches, batch_size),
-                "proposed: scaled JPEG decoding": (proposed, encoded_batches, batch_size),
-                "proposed: its decode + resize + scale": (
-                    proposed_preprocess,
-                    encoded_batches,
-                    batch_size,
-                ),
+def measure_batch_size(set_name, batch_size, encoded, model_inputs, functions, protocol):
+    """(the signature against the bare model, the profile's stages) at one batch size."""
+    encoded_batches = batches_of(encoded, batch_size)
+    input_batches = batches_of(model_inputs, batch_size)
+    measurement = compare_with_bare_model(
+        set_name, batch_size, encoded_batches, input_batches, functions, protocol
+    )
+    # Printed at once: a full run takes a while.
+    print(common.format_table(HEADER, [measurement_row(measurement)]))
+    stages = profile_stages(
+        set_name, batch_size, encoded_batches, input_batches, functions, protocol
+    )
+    return measurement, stages
+
+
+def compare_with_bare_model(
+    set_name, batch_size, encoded_batches, input_batches, functions, protocol
+):
+    """The measurement: the signature's images/s and latency against the bare model's."""
+    rates, latencies = interleaved(
+        {
+            "signature": (functions["signature"], encoded_batches, batch_size),
+            "bare": (functions["bare"], input_batches, batch_size),
+        },
+        protocol.calls[batch_size],
+        protocol.rounds,
+        protocol.warmup_calls,
+    )
+    signature_rate = median_rate(latencies["signature"], batch_size)
+    bare_rate = median_rate(latencies["bare"], batch_size)
+    ratio = signature_rate / bare_rate
+    return {
+        "images": set_name,
+        "batch_size": batch_size,
+        "ratio": ratio,
+        "goal_met": ratio >= 0.9,
+        **{
+            side: {
+                "images_per_second_of_median_call": median_rate(latencies[side], batch_size),
+                "images_per_second_rounds": rates[side],
+                "latency_ms_p50": percentile_ms(latencies[side], 50),
+                "latency_ms_p95": percentile_ms(latencies[side], 95),
+                "calls": len(latencies[side]),
             }
-            stage_rates, stage_latencies = interleaved(stages, calls[batch_size], profile_rounds, 1)
-            bare_stage_rate = median_rate(stage_latencies["bare model"], batch_size)
-            for stage in stages:
-                rate = median_rate(stage_latencies[stage], batch_size)
-                ms_call = 1000 * statistics.median(stage_latencies[stage])
-                profile_rows.append(
-                    [
-                        set_name,
-                        batch_size,
-                        stage,
-                        ms_call,
-                        ms_call / batch_size,
-                        rate,
-                        rate / bare_stage_rate,
-                    ]
-                )
-                profiles.append(
-                    {
-                        "images": set_name,
-                        "batch_size": batch_size,
-                        "stage": stage,
-                        "ms_per_call_median": ms_call,
-                        "images_per_second_of_median_call": rate,
-                        "images_per_second_rounds": stage_rates[stage],
-                        "throughput_vs_bare_model": rate / bare_stage_rate,
-                    }
-                )
+            for side in rates
+        },
+    }
 
-    table = common.format_table(header, rows)
-    profile_table = common.format_table(profile_header, profile_rows)
-    results = {
+
+def profile_stages(set_name, batch_size, encoded_batches, input_batches, functions, protocol):
+    """The profile: each stage's time per call and images/s, against the bare model's."""
+    stages = {
+        "decode (checks + decode_image)": (functions["decode"], encoded_batches, batch_size),
+        "decode + resize + scale": (functions["preprocess"], encoded_batches, batch_size),
+        "bare model": (functions["bare"], input_batches, batch_size),
+        "exported signature": (functions["signature"], encoded_batches, batch_size),
+        "replica of serve_image_bytes": (functions["replica"], encoded_batches, batch_size),
+        "replica, parallel_iterations=1": (functions["sequential"], encoded_batches, batch_size),
+        "proposed: scaled JPEG decoding": (functions["proposed"], encoded_batches, batch_size),
+        "proposed: its decode + resize + scale": (
+            functions["proposed_preprocess"],
+            encoded_batches,
+            batch_size,
+        ),
+    }
+    stage_rates, stage_latencies = interleaved(
+        stages, protocol.calls[batch_size], protocol.profile_rounds, 1
+    )
+    bare_stage_rate = median_rate(stage_latencies["bare model"], batch_size)
+    profiles = []
+    for stage in stages:
+        rate = median_rate(stage_latencies[stage], batch_size)
+        profiles.append(
+            {
+                "images": set_name,
+                "batch_size": batch_size,
+                "stage": stage,
+                "ms_per_call_median": 1000 * statistics.median(stage_latencies[stage]),
+                "images_per_second_of_median_call": rate,
+                "images_per_second_rounds": stage_rates[stage],
+                "throughput_vs_bare_model": rate / bare_stage_rate,
+            }
+        )
+    return profiles
+
+
+def measurement_row(measurement):
+    """A measurement's row of the table (HEADER)."""
+    signature, bare = measurement["signature"], measurement["bare"]
+    return [
+        measurement["images"],
+        measurement["batch_size"],
+        signature["images_per_second_of_median_call"],
+        bare["images_per_second_of_median_call"],
+        measurement["ratio"],
+        signature["latency_ms_p50"],
+        signature["latency_ms_p95"],
+        bare["latency_ms_p50"],
+        bare["latency_ms_p95"],
+    ]
+
+
+def profile_row(profile):
+    """A stage's row of the profile table (PROFILE_HEADER)."""
+    ms_call = profile["ms_per_call_median"]
+    return [
+        profile["images"],
+        profile["batch_size"],
+        profile["stage"],
+        ms_call,
+        ms_call / profile["batch_size"],
+        profile["images_per_second_of_median_call"],
+        profile["throughput_vs_bare_model"],
+    ]
+
+
+def results_of(quick, load_before, inputs, protocol, measurements, profiles, agreement):
+    """The results file's figures and tables (write_results adds the machine and commit)."""
+    return {
         "description": "Images/s and latency of the pushed model's serving_default (encoded "
         "images) vs the bare Keras model on preprocessed tensors, interleaved rounds.",
-        "quick": args.quick,
+        "quick": quick,
         "caveat": "2 CPU cores, possibly shared with other jobs; "
         "only ratios within this run are meaningful.",
         "load_average_before": load_before,
-        "inputs": {
-            "model_dir": model_dir,
-            "eval_files": eval_files,
-            "image_size": image_size,
-            "image_sets": {name: image_sizes(images) for name, images in image_sets.items()},
-        },
+        "inputs": inputs,
         "protocol": {
-            "rounds": rounds,
-            "calls_per_side_and_round": calls,
-            "warmup_calls": warmup_calls,
+            "rounds": protocol.rounds,
+            "calls_per_side_and_round": protocol.calls,
+            "warmup_calls": protocol.warmup_calls,
             "order": "call by call: signature, bare model, bare model, signature, ...",
             "figure": "images/s = batch size / median call time; ratio of those",
-            "profile_rounds": profile_rounds,
+            "profile_rounds": protocol.profile_rounds,
         },
         "goal": 0.9,
         "measurements": measurements,
@@ -447,20 +497,66 @@ def main(argv=None):
             "(tf.io.decode_jpeg ratio=), keeping both sides >= the model size",
             "pixels_with_the_exported_signatures_class_id": agreement,
         },
-        "table": table,
-        "profile_table": profile_table,
+        "table": common.format_table(HEADER, [measurement_row(m) for m in measurements]),
+        "profile_table": common.format_table(PROFILE_HEADER, [profile_row(p) for p in profiles]),
     }
-    path = common.write_results(NAME, results, args.results)
+
+
+def print_report(results, path):
+    """Nothing; prints the tables, the variants' agreement and where the results went."""
     print()
-    print(table)
+    print(results["table"])
     print()
-    print(profile_table)
+    print(results["profile_table"])
     print()
     print("Share of pixels given the exported signature's class id (first 32 images):")
+    agreement = results["proposed_variant"]["pixels_with_the_exported_signatures_class_id"]
     for set_name, shares in agreement.items():
         print(f"  {set_name}: " + ", ".join(f"{n} {share:.4f}" for n, share in shares.items()))
+    load_before = results["load_average_before"]
     print(f"CPU contention from other jobs was possible (load average before: {load_before}).")
     print(f"Results: {path}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    protocol = protocol_of(args)
+    output_dir = os.path.abspath(args.output_dir)
+    load_before = [round(load, 2) for load in os.getloadavg()]
+
+    model_dir, eval_files = find_inputs(output_dir)
+    print(f"Pushed model: {model_dir}")
+    image_sets = load_image_sets(eval_files, args.images)
+    # `loaded` stays referenced for the whole run: the signature runs on its variables.
+    loaded = tf.saved_model.load(model_dir)
+    signature = loaded.signatures["serving_default"]
+    model = tf_keras.models.load_model(model_dir, compile=False)
+    image_size = int(model.input_shape[1])
+    functions = measured_functions(signature, model, image_size)
+
+    measurements, profiles, agreement = [], [], {}
+    for set_name, images in image_sets.items():
+        encoded, model_inputs = input_tensors(images, image_size)
+        # The proposed variant's predictions against the exported signature's, same images.
+        agreement[set_name] = class_id_agreement(functions, encoded)
+        for batch_size in BATCH_SIZES:
+            measurement, stages = measure_batch_size(
+                set_name, batch_size, encoded, model_inputs, functions, protocol
+            )
+            measurements.append(measurement)
+            profiles.extend(stages)
+
+    inputs = {
+        "model_dir": model_dir,
+        "eval_files": eval_files,
+        "image_size": image_size,
+        "image_sets": {name: image_sizes(images) for name, images in image_sets.items()},
+    }
+    results = results_of(
+        args.quick, load_before, inputs, protocol, measurements, profiles, agreement
+    )
+    path = common.write_results(NAME, results, args.results)
+    print_report(results, path)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,54 @@ def summarize(values):
     }
 
 
-def main(argv=None):
+@dataclasses.dataclass
+class Timings:
+    """What was measured, in the order measured, and the figures drawn from it."""
+
+    batch_size: int
+    num_train: int  # training examples, counted by the cache-filling pass
+    cache_fill: common.Stopwatch  # the first pass (_count), which fills the cache
+    cached_pass: common.Stopwatch  # a second one, from the cache
+    first_epoch_steps: int
+    first_epoch_seconds: list  # per step
+    rates: dict  # side -> images/s, per round
+    step_ms: dict  # side -> median step time in ms, per round
+    cpu_per_step: dict  # side -> the process's CPU seconds per step, per round
+    profile: dict  # the input pipeline alone, with and without augment -> ms/batch, per round
+
+    @property
+    def input_rate(self):
+        """Median images/s of training fed by the input pipeline."""
+        return statistics.median(self.rates["input_pipeline"])
+
+    @property
+    def memory_rate(self):
+        """Median images/s of training on one batch in memory: the compute limit."""
+        return statistics.median(self.rates["in_memory"])
+
+    @property
+    def ratio(self):
+        """The figure: the input pipeline's share of the compute limit (goal: >= 0.95)."""
+        return self.input_rate / self.memory_rate
+
+    @property
+    def cache_fill_rate(self):
+        """Examples/s of the cache-filling pass."""
+        return self.num_train / self.cache_fill.seconds
+
+    @property
+    def first_epoch_rate(self):
+        """Images/s of the first training epoch after the cache fill."""
+        return self.first_epoch_steps * self.batch_size / sum(self.first_epoch_seconds)
+
+    @property
+    def input_alone_ms(self):
+        """Median ms per batch of the input pipeline alone, without training."""
+        return statistics.median(self.profile["input pipeline alone"])
+
+
+def parse_args(argv):
+    """The flags, with the defaults that depend on --quick filled in."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -136,32 +183,42 @@ def main(argv=None):
     )
     parser.add_argument("--results", help="default: bench/results/trainer_input.json")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (2 if args.quick else 7)
-    steps = args.steps or (6 if args.quick else 40)
-    untimed_steps = 2 if args.quick else 4  # at the start of each round
-    output_dir = os.path.abspath(args.output_dir)
-    load_before = [round(load, 2) for load in os.getloadavg()]
+    args.rounds = args.rounds or (2 if args.quick else 7)
+    args.steps = args.steps or (6 if args.quick else 40)
+    return args
 
-    training = dataclasses.replace(configs.TrainingConfig(), batch_size=args.batch_size)
+
+def checked_pipeline_config(batch_size):
+    """The pipeline's config with this batch size; exits if the runners would refuse it."""
+    training = dataclasses.replace(configs.TrainingConfig(), batch_size=batch_size)
     pipeline_config = configs.PipelineConfig(training=training)
     try:
         preflight.check_settings(pipeline_config)
     except preflight.ConfigError as error:
         sys.exit(f"Configuration error: {error}")
+    return pipeline_config
+
+
+def trainer_inputs(pipeline_config, output_dir):
+    """(Examples, TransformGraph, run_fn's fn_args, TFTransformOutput) of the newest run."""
     examples, transform_graph = find_transform_output(output_dir)
     convention = configs.mask_convention(pipeline_config)
-    custom_config = {**dataclasses.asdict(training), "mask_convention": convention.to_json_dict()}
+    custom_config = {
+        **dataclasses.asdict(pipeline_config.training),
+        "mask_convention": convention.to_json_dict(),
+    }
     fn_args = common.trainer_fn_args(examples, transform_graph, custom_config)
-    config = fn_args.custom_config
-    batch_size = int(config["batch_size"])
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    image_size = int(
-        tf_transform_output.transformed_feature_spec()[features.TRANSFORMED_IMAGE_KEY].shape[0]
-    )
-    num_classes = len(preprocessing.mask_convention_from_config(config).class_names)
-    tf_keras.utils.set_random_seed(int(config["seed"]))
-    print(f"Examples: {examples.uri}; batch {batch_size}, image {image_size} px.")
+    return examples, transform_graph, fn_args, tft.TFTransformOutput(fn_args.transform_output)
 
+
+def transformed_image_size(tf_transform_output):
+    """The side in pixels of the square images the Transform graph outputs."""
+    feature_spec = tf_transform_output.transformed_feature_spec()
+    return int(feature_spec[features.TRANSFORMED_IMAGE_KEY].shape[0])
+
+
+def fill_cache(fn_args, tf_transform_output):
+    """(the training examples, their count, Stopwatches of the filling pass and a cached one)."""
     # As run_fn: read the split once (_count), which fills _load_examples's cache.
     train_examples = trainer._load_examples(
         fn_args.train_files, fn_args.data_accessor, tf_transform_output
@@ -170,15 +227,15 @@ def main(argv=None):
         num_train = trainer._count(train_examples)
     with common.Stopwatch() as cached_pass:
         trainer._count(train_examples)
-    steps_per_epoch = max(1, math.ceil(num_train / batch_size))
-    print(
-        f"Cache-filling pass (_count): {num_train} examples in {cache_fill.seconds:.1f} s; "
-        f"again from the cache: {cached_pass.seconds:.1f} s."
-    )
+    return train_examples, num_train, cache_fill, cached_pass
 
+
+def training_sides(config, train_examples, batch_size, image_size, num_classes, steps_per_epoch):
+    """(train_function, the input pipeline's iterator, an iterator repeating one batch)."""
     model = trainer.build_compiled_model(
         config, image_size, num_classes, int(config["epochs"]) * steps_per_epoch
     )
+    # The train_function keeps its model alive.
     train_function = model.make_train_function()
     input_dataset = trainer._batches(
         train_examples, batch_size, training=True, augment=config["augment"]
@@ -186,15 +243,21 @@ def main(argv=None):
     input_iterator = iter(input_dataset)
     one_batch = next(input_iterator)
     memory_iterator = iter(tf.data.Dataset.from_tensors(one_batch).repeat())
+    return train_function, input_iterator, memory_iterator
 
+
+def warm_up(train_function, input_iterator, memory_iterator, first_epoch_steps, untimed_steps):
+    """Per-step seconds of the first epoch fed by the input pipeline."""
     # Warm-up: tracing, then the first epoch fed by the input pipeline (cold shuffle
     # buffer), timed on its own and left out of the steady state.
     run_steps(train_function, memory_iterator, 3)
-    first_epoch_steps = min(steps_per_epoch, 2 * steps) if args.quick else steps_per_epoch
     first_epoch_seconds, _ = run_steps(train_function, input_iterator, first_epoch_steps)
     run_steps(train_function, memory_iterator, untimed_steps)
+    return first_epoch_seconds
 
-    sides = {"input_pipeline": input_iterator, "in_memory": memory_iterator}
+
+def interleaved_rounds(train_function, sides, batch_size, rounds, steps, untimed_steps):
+    """({side: images/s}, {side: median step ms}, {side: CPU seconds per step}), per round."""
     rates = {side: [] for side in sides}
     step_ms = {side: [] for side in sides}
     cpu_per_step = {side: [] for side in sides}
@@ -209,12 +272,16 @@ def main(argv=None):
             f"round {round_index + 1}/{rounds}: "
             + ", ".join(f"{side} {rates[side][-1]:.1f} images/s" for side in sides)
         )
+    return rates, step_ms, cpu_per_step
 
+
+def profile_input_pipeline(train_examples, batch_size, augment, steps, rounds):
+    """{"input pipeline alone", "without augment": ms per batch, per round}."""
     # Profile: the input pipeline alone, no training, from the same (filled) cache.
     profile_batches = max(steps, 20)
     profile = {}
-    for name, augment in [("input pipeline alone", config["augment"]), ("without augment", False)]:
-        batches = trainer._batches(train_examples, batch_size, training=True, augment=augment)
+    for name, with_augment in [("input pipeline alone", augment), ("without augment", False)]:
+        batches = trainer._batches(train_examples, batch_size, training=True, augment=with_augment)
         iterator = iter(batches)
         iterate_batches(iterator, profile_batches)  # the shuffle buffer fills
         profile[name] = [
@@ -222,119 +289,204 @@ def main(argv=None):
             for _ in range(max(2, rounds // 2))
         ]
         del iterator, batches
+    return profile
 
-    input_rate = statistics.median(rates["input_pipeline"])
-    memory_rate = statistics.median(rates["in_memory"])
-    ratio = input_rate / memory_rate
-    cache_fill_rate = num_train / cache_fill.seconds
-    first_epoch_rate = first_epoch_steps * batch_size / sum(first_epoch_seconds)
-    cpu_input = statistics.median(cpu_per_step["input_pipeline"])
-    cpu_memory = statistics.median(cpu_per_step["in_memory"])
-    input_alone_ms = statistics.median(profile["input pipeline alone"])
+
+def measure(args, untimed_steps, fn_args, tf_transform_output, batch_size, image_size, num_classes):
+    """Timings: the cache fill, the first epoch, the interleaved rounds, the profile."""
+    config = fn_args.custom_config
+    train_examples, num_train, cache_fill, cached_pass = fill_cache(fn_args, tf_transform_output)
+    steps_per_epoch = max(1, math.ceil(num_train / batch_size))
+    print(
+        f"Cache-filling pass (_count): {num_train} examples in {cache_fill.seconds:.1f} s; "
+        f"again from the cache: {cached_pass.seconds:.1f} s."
+    )
+
+    train_function, input_iterator, memory_iterator = training_sides(
+        config, train_examples, batch_size, image_size, num_classes, steps_per_epoch
+    )
+    first_epoch_steps = min(steps_per_epoch, 2 * args.steps) if args.quick else steps_per_epoch
+    first_epoch_seconds = warm_up(
+        train_function, input_iterator, memory_iterator, first_epoch_steps, untimed_steps
+    )
+    sides = {"input_pipeline": input_iterator, "in_memory": memory_iterator}
+    rates, step_ms, cpu_per_step = interleaved_rounds(
+        train_function, sides, batch_size, args.rounds, args.steps, untimed_steps
+    )
+    profile = profile_input_pipeline(
+        train_examples, batch_size, config["augment"], args.steps, args.rounds
+    )
+    return Timings(
+        batch_size=batch_size,
+        num_train=num_train,
+        cache_fill=cache_fill,
+        cached_pass=cached_pass,
+        first_epoch_steps=first_epoch_steps,
+        first_epoch_seconds=first_epoch_seconds,
+        rates=rates,
+        step_ms=step_ms,
+        cpu_per_step=cpu_per_step,
+        profile=profile,
+    )
+
+
+def summary_table(timings, rounds):
+    """The table: images/s, ms per batch and share of in-memory training, per measure."""
     header = ["measure", "images/s", "ms/batch", "vs in-memory training", "rounds"]
+    batch_size, memory_rate = timings.batch_size, timings.memory_rate
+    without_augment_ms = statistics.median(timings.profile["without augment"])
     rows = [
         [
             "training, one batch in memory (compute limit)",
             memory_rate,
-            statistics.median(step_ms["in_memory"]),
+            statistics.median(timings.step_ms["in_memory"]),
             1.0,
             rounds,
         ],
         [
             "training, fed by _load_examples + _batches (steady)",
-            input_rate,
-            statistics.median(step_ms["input_pipeline"]),
-            ratio,
+            timings.input_rate,
+            statistics.median(timings.step_ms["input_pipeline"]),
+            timings.ratio,
             rounds,
         ],
         [
             "first training epoch after the cache fill",
-            first_epoch_rate,
-            1000 * statistics.median(first_epoch_seconds),
-            first_epoch_rate / memory_rate,
+            timings.first_epoch_rate,
+            1000 * statistics.median(timings.first_epoch_seconds),
+            timings.first_epoch_rate / memory_rate,
             1,
         ],
         [
             "cache-filling pass (_count, no training)",
-            cache_fill_rate,
-            1000 * batch_size / cache_fill_rate,
-            cache_fill_rate / memory_rate,
+            timings.cache_fill_rate,
+            1000 * batch_size / timings.cache_fill_rate,
+            timings.cache_fill_rate / memory_rate,
             1,
         ],
         [
             "profile: input pipeline alone (no training)",
-            1000 * batch_size / input_alone_ms,
-            input_alone_ms,
+            1000 * batch_size / timings.input_alone_ms,
+            timings.input_alone_ms,
             None,
-            len(profile["input pipeline alone"]),
+            len(timings.profile["input pipeline alone"]),
         ],
         [
             "profile: input pipeline alone, no augment",
-            1000 * batch_size / statistics.median(profile["without augment"]),
-            statistics.median(profile["without augment"]),
+            1000 * batch_size / without_augment_ms,
+            without_augment_ms,
             None,
-            len(profile["without augment"]),
+            len(timings.profile["without augment"]),
         ],
     ]
-    table = common.format_table(header, rows)
-    goal_met = ratio >= 0.95
-    findings = (
-        f"Steady-state ratio {ratio:.3f} (goal >= 0.95: {'met' if goal_met else 'not met'}). "
+    return common.format_table(header, rows)
+
+
+def findings_of(timings):
+    """A sentence or two: the ratio against the goal, and where the CPU time went."""
+    cpu_input = statistics.median(timings.cpu_per_step["input_pipeline"])
+    cpu_memory = statistics.median(timings.cpu_per_step["in_memory"])
+    return (
+        f"Steady-state ratio {timings.ratio:.3f} "
+        f"(goal >= 0.95: {'met' if timings.ratio >= 0.95 else 'not met'}). "
         f"CPU seconds per step: {cpu_input:.3f} fed by the input pipeline, {cpu_memory:.3f} "
         f"from memory (input work ~{cpu_input - cpu_memory:+.3f} s/step on "
         f"{len(os.sched_getaffinity(0))} cores); the input pipeline alone produces a batch "
-        f"in {input_alone_ms:.1f} ms against a "
-        f"{statistics.median(step_ms['in_memory']):.0f} ms training step."
+        f"in {timings.input_alone_ms:.1f} ms against a "
+        f"{statistics.median(timings.step_ms['in_memory']):.0f} ms training step."
     )
-    results = {
+
+
+def results_of(args, untimed_steps, load_before, inputs, config, timings):
+    """The results file's figures and table (write_results adds the machine and commit)."""
+    table = summary_table(timings, args.rounds)
+    findings = findings_of(timings)
+    return {
         "description": "Training images/s fed by the Trainer's input pipeline vs one batch "
         "in memory, same compiled model and train_function, interleaved rounds.",
         "quick": args.quick,
         "caveat": "2 CPU cores, possibly shared with other jobs; only ratios within this "
         "run are meaningful.",
         "load_average_before": load_before,
-        "inputs": {
-            "examples": examples.uri,
-            "transform_graph": transform_graph.uri,
-            "train_files": fn_args.train_files,
-            "num_train_examples": num_train,
-        },
-        "config": {**config, "image_size": image_size, "num_classes": num_classes},
+        "inputs": inputs,
+        "config": config,
         "protocol": {
-            "rounds": rounds,
-            "timed_steps_per_side_and_round": steps,
+            "rounds": args.rounds,
+            "timed_steps_per_side_and_round": args.steps,
             "untimed_steps_at_round_start": untimed_steps,
-            "first_epoch_steps": first_epoch_steps,
+            "first_epoch_steps": timings.first_epoch_steps,
             "order": "A (input pipeline), B (in memory), A, B, ...",
         },
         "images_per_second": {
-            "input_pipeline": summarize(rates["input_pipeline"]),
-            "in_memory": summarize(rates["in_memory"]),
-            "first_epoch_after_cache_fill": first_epoch_rate,
-            "cache_filling_pass": cache_fill_rate,
+            "input_pipeline": summarize(timings.rates["input_pipeline"]),
+            "in_memory": summarize(timings.rates["in_memory"]),
+            "first_epoch_after_cache_fill": timings.first_epoch_rate,
+            "cache_filling_pass": timings.cache_fill_rate,
         },
-        "ratio": ratio,
+        "ratio": timings.ratio,
         "goal": 0.95,
-        "goal_met": goal_met,
-        "median_step_ms": {side: summarize(values) for side, values in step_ms.items()},
+        "goal_met": timings.ratio >= 0.95,
+        "median_step_ms": {side: summarize(values) for side, values in timings.step_ms.items()},
         "profile": {
             "cpu_seconds_per_step": {
-                side: summarize(values) for side, values in cpu_per_step.items()
+                side: summarize(values) for side, values in timings.cpu_per_step.items()
             },
-            "input_only_ms_per_batch": {name: summarize(v) for name, v in profile.items()},
-            "cache_fill_seconds": cache_fill.seconds,
-            "cached_pass_seconds": cached_pass.seconds,
+            "input_only_ms_per_batch": {name: summarize(v) for name, v in timings.profile.items()},
+            "cache_fill_seconds": timings.cache_fill.seconds,
+            "cached_pass_seconds": timings.cached_pass.seconds,
             "findings": findings,
         },
         "table": table,
     }
-    path = common.write_results(NAME, results, args.results)
+
+
+def print_report(results, path):
+    """Nothing; prints the table, the findings and where the results went."""
     print()
-    print(table)
+    print(results["table"])
     print()
-    print(findings)
+    print(results["profile"]["findings"])
+    load_before = results["load_average_before"]
     print(f"CPU contention from other jobs was possible (load average before: {load_before}).")
     print(f"Results: {path}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    untimed_steps = 2 if args.quick else 4  # at the start of each round
+    output_dir = os.path.abspath(args.output_dir)
+    load_before = [round(load, 2) for load in os.getloadavg()]
+
+    pipeline_config = checked_pipeline_config(args.batch_size)
+    examples, transform_graph, fn_args, tf_transform_output = trainer_inputs(
+        pipeline_config, output_dir
+    )
+    config = fn_args.custom_config
+    batch_size = int(config["batch_size"])
+    image_size = transformed_image_size(tf_transform_output)
+    num_classes = len(preprocessing.mask_convention_from_config(config).class_names)
+    tf_keras.utils.set_random_seed(int(config["seed"]))
+    print(f"Examples: {examples.uri}; batch {batch_size}, image {image_size} px.")
+
+    timings = measure(
+        args, untimed_steps, fn_args, tf_transform_output, batch_size, image_size, num_classes
+    )
+    inputs = {
+        "examples": examples.uri,
+        "transform_graph": transform_graph.uri,
+        "train_files": fn_args.train_files,
+        "num_train_examples": timings.num_train,
+    }
+    results = results_of(
+        args,
+        untimed_steps,
+        load_before,
+        inputs,
+        config={**config, "image_size": image_size, "num_classes": num_classes},
+        timings=timings,
+    )
+    path = common.write_results(NAME, results, args.results)
+    print_report(results, path)
 
 
 if __name__ == "__main__":

@@ -434,9 +434,58 @@ def profile_of(runs: list[dict]) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
+# Setting up: the flags, what every run shares, the inputs.
 
 
-def main(argv=None):
+@dataclasses.dataclass(frozen=True)
+class Bench:
+    """What every measured run shares: pipeline.py's settings, preprocessing_fn, schema."""
+
+    pipeline: dict  # pipeline_components()
+    settings: dict  # Transform row -> {materialize, disable_statistics}, in the rows' order
+    preprocessing_fn: object
+    transform_custom_config: dict
+    trainer_custom_config: dict
+    schema_uri: str
+    feature_spec: dict
+
+    def tfdata(self, files):
+        """tf.data's run of the preprocessing_fn over these files (see run_tfdata)."""
+        return run_tfdata(
+            files, self.feature_spec, self.preprocessing_fn, self.transform_custom_config
+        )
+
+    def transform(self, name, examples, run_name=None):
+        """A Transform run with the settings of the row `name` (see run_transform)."""
+        return run_transform(
+            run_name or name, self.settings[name], examples, self.schema_uri, self.pipeline
+        )
+
+    def trainer_pass(self, examples, measured):
+        """The Trainer's pass through the graph of the Transform run `measured`."""
+        return run_trainer_pass(
+            examples,
+            measured["transform_graph"],
+            self.trainer_custom_config,
+            os.path.join(measured["run_dir"], "trainer_pass.log"),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """The examples every measured run reads, and the schema."""
+
+    source: object  # the run's Examples in ML Metadata
+    schema: object  # the run's Schema in ML Metadata
+    examples: object  # a TFX Examples artifact over the source's files, or a cut copy
+    splits: list
+    files: list  # of all splits
+    per_split: dict  # split -> examples
+    total: int
+
+
+def parse_args(argv):
+    """The flags, with the defaults that depend on --quick filled in and --variants split."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -470,26 +519,24 @@ def main(argv=None):
         "bench/outputs/transform/transform_quick.json, so a smoke run keeps the figures)",
     )
     args = parser.parse_args(argv)
-    rounds = args.rounds or (1 if args.quick else 3)
-    limit = args.limit or (QUICK_LIMIT if args.quick else None)
-    results_path = args.results or (
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.limit = args.limit or (QUICK_LIMIT if args.quick else None)
+    args.results = args.results or (
         os.path.join(SCRATCH_DIR, "transform_quick.json")
         if args.quick
         else os.path.join(common.RESULTS_DIR, f"{NAME}.json")
     )
-    extra_rows = [v.strip() for v in args.variants.split(",") if v.strip()]
-    for name in extra_rows:
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for name in args.variants:
         try:
             row_settings(name, None)  # unknown names fail before the half-minute imports
         except ValueError as error:
             parser.error(str(error))
-    transform_rows = list(dict.fromkeys([BEFORE, AFTER, *extra_rows]))
+    return args
 
-    output_dir = os.path.abspath(args.output_dir)
-    os.makedirs(SCRATCH_DIR, exist_ok=True)
-    logging.basicConfig(level=logging.WARNING)
-    load_at_start = [round(load, 2) for load in os.getloadavg()]
 
+def set_up(output_dir: str, transform_rows: list[str], limit: int | None) -> tuple:
+    """(Bench, Inputs): pipeline.py's settings, and the examples and schema of the run."""
     import tfx  # noqa: F401  (before TFDV: tfx installs the stand-in TFDV 1.16 needs)
     from absl import logging as absl_logging
     from tensorflow_metadata.proto.v0 import schema_pb2
@@ -505,122 +552,174 @@ def main(argv=None):
     convention = configs.mask_convention(config).to_json_dict()
     trainer_custom_config = {**dataclasses.asdict(config.training), "mask_convention": convention}
 
-    mlmd_examples, mlmd_schema = find_inputs(output_dir)
-    examples, splits = prepare_examples(mlmd_examples, limit)
+    inputs = load_inputs(output_dir, limit)
+    schema_file = io_utils.get_only_uri_in_dir(inputs.schema.uri)
+    schema = io_utils.parse_pbtxt_file(schema_file, schema_pb2.Schema())
+    bench = Bench(
+        pipeline=pipeline,
+        settings=settings,
+        preprocessing_fn=preprocessing_fn,
+        transform_custom_config=transform_custom_config,
+        trainer_custom_config=trainer_custom_config,
+        schema_uri=inputs.schema.uri,
+        feature_spec=schema_utils.schema_as_feature_spec(schema).feature_spec,
+    )
+    print_set_up(bench, inputs, schema_file)
+    return bench, inputs
+
+
+def load_inputs(output_dir: str, limit: int | None) -> Inputs:
+    """Inputs: the newest run's examples (or their first `limit` a split), counted."""
+    source, schema = find_inputs(output_dir)
+    examples, splits = prepare_examples(source, limit)
     files = [f for split in splits for f in split_files(examples.uri, split)]
     per_split = {split: count_records(split_files(examples.uri, split)) for split in splits}
-    total = sum(per_split.values())
-    schema_file = io_utils.get_only_uri_in_dir(mlmd_schema.uri)
-    schema = io_utils.parse_pbtxt_file(schema_file, schema_pb2.Schema())
-    feature_spec = schema_utils.schema_as_feature_spec(schema).feature_spec
-    print(f"Examples: {examples.uri} {per_split}; schema: {schema_file}")
+    return Inputs(
+        source=source,
+        schema=schema,
+        examples=examples,
+        splits=splits,
+        files=files,
+        per_split=per_split,
+        total=sum(per_split.values()),
+    )
+
+
+def print_set_up(bench: Bench, inputs: Inputs, schema_file: str) -> None:
+    """Nothing; prints the inputs and each row's Transform settings."""
+    print(f"Examples: {inputs.examples.uri} {inputs.per_split}; schema: {schema_file}")
     print(
         "Transform settings: "
         + "; ".join(
             f"{name}: materialize={s['materialize']}, disable_statistics={s['disable_statistics']}"
-            for name, s in settings.items()
+            for name, s in bench.settings.items()
         )
-        + f" (after: from pipeline.py); Trainer reads {pipeline['trainer_examples_from']}",
+        + f" (after: from pipeline.py); Trainer reads {bench.pipeline['trainer_examples_from']}",
         flush=True,
     )
 
-    def tfdata(inputs_files):
-        return run_tfdata(inputs_files, feature_spec, preprocessing_fn, transform_custom_config)
 
-    def transform(name, inputs, run_name=None):
-        return run_transform(run_name or name, settings[name], inputs, mlmd_schema.uri, pipeline)
+# ---------------------------------------------------------------------------------------
+# Measuring: a warm-up, then interleaved rounds.
 
-    def trainer_pass(inputs, measured):
-        return run_trainer_pass(
-            inputs,
-            measured["transform_graph"],
-            trainer_custom_config,
-            os.path.join(measured["run_dir"], "trainer_pass.log"),
-        )
 
-    if not args.no_warmup:
-        # Off the clock: TensorFlow's first ops, the imports and first tracing a first
-        # Transform and a first Trainer pass pay.
-        tiny, _ = prepare_examples(mlmd_examples, WARMUP_LIMIT)
-        with common.Stopwatch() as warm:
-            tfdata([f for split in splits for f in split_files(tiny.uri, split)])
-            for name in transform_rows:
-                measured = transform(name, tiny, run_name=f"warm-up_{name}")
-                if name == AFTER:
-                    trainer_pass(tiny, measured)
-        print(f"warm-up on {WARMUP_LIMIT} examples a split: {warm.seconds:.1f} s", flush=True)
+def warm_up(bench: Bench, inputs: Inputs, transform_rows: list[str]) -> None:
+    """Nothing; runs tf.data, each Transform and the Trainer's pass on a few examples."""
+    # Off the clock: TensorFlow's first ops, the imports and first tracing a first
+    # Transform and a first Trainer pass pay.
+    tiny, _ = prepare_examples(inputs.source, WARMUP_LIMIT)
+    with common.Stopwatch() as warm:
+        bench.tfdata([f for split in inputs.splits for f in split_files(tiny.uri, split)])
+        for name in transform_rows:
+            measured = bench.transform(name, tiny, run_name=f"warm-up_{name}")
+            if name == AFTER:
+                bench.trainer_pass(tiny, measured)
+    print(f"warm-up on {WARMUP_LIMIT} examples a split: {warm.seconds:.1f} s", flush=True)
 
-    measurements = []  # one dict a round: load, and per row its tf.data and its runs
+
+def measure_rounds(bench: Bench, inputs: Inputs, transform_rows: list[str], rounds: int) -> list:
+    """One dict a round: its load average and, per row, its tf.data run and its own runs."""
+    measurements = []
     for round_index in range(rounds):
         # Each Transform run right after its own tf.data run (the load drifts within a
         # round); the rows' order rotates from round to round.
         shift = round_index % len(transform_rows)
-        row = {"load_average_1min": os.getloadavg()[0], "runs": {}}
+        measurement = {"load_average_1min": os.getloadavg()[0], "runs": {}}
         for name in transform_rows[shift:] + transform_rows[:shift]:
-            reference = tfdata(files)
-            if reference["examples"] != total:
-                raise RuntimeError(f"tf.data saw {reference['examples']} examples, not {total}")
-            measured = transform(name, examples)
-            run = {"tfdata": reference, "transform": measured}
-            message = f"tf.data {reference['seconds']:.1f} s, {name} {measured['seconds']:.1f} s"
-            if settings[name]["materialize"] and round_index == 0:
-                out = os.path.join(measured["run_dir"], "transformed_examples")
-                written = {split: count_records(split_files(out, split)) for split in splits}
-                if written != per_split:
-                    raise RuntimeError(f"{name} wrote {written}, expected {per_split}")
-            if name == AFTER:
-                run["trainer_pass"] = trainer_pass(examples, measured)
-                if run["trainer_pass"]["examples"] != per_split:
-                    raise RuntimeError(
-                        f"The Trainer's pass saw {run['trainer_pass']['examples']}, "
-                        f"expected {per_split}"
-                    )
-                message += f" + Trainer's pass {run['trainer_pass']['seconds']:.1f} s"
-            row["runs"][name] = run
+            run, message = measure_row(bench, inputs, name, first_round=round_index == 0)
+            measurement["runs"][name] = run
             print(f"round {round_index + 1}/{rounds}: {message}", flush=True)
-        measurements.append(row)
+        measurements.append(measurement)
+    return measurements
 
-    # Rows: medians over rounds, each ratio against its own tf.data run.
-    def summarize(name, source, with_trainer=False):
-        runs = [m["runs"][source] for m in measurements]
-        seconds = [
-            r["transform"]["seconds"] + (r["trainer_pass"]["seconds"] if with_trainer else 0)
-            for r in runs
-        ]
-        tfdata_seconds = [r["tfdata"]["seconds"] for r in runs]
-        ratios = [t / s for t, s in zip(tfdata_seconds, seconds)]
-        peaks = [
-            max(
-                r["transform"]["peak_rss_bytes"],
-                r["trainer_pass"]["peak_rss_bytes"] if with_trainer else 0,
+
+def measure_row(bench: Bench, inputs: Inputs, name: str, first_round: bool) -> tuple:
+    """({tfdata, transform[, trainer_pass]: the row's runs}, a progress message)."""
+    reference = bench.tfdata(inputs.files)
+    if reference["examples"] != inputs.total:
+        raise RuntimeError(f"tf.data saw {reference['examples']} examples, not {inputs.total}")
+    measured = bench.transform(name, inputs.examples)
+    run = {"tfdata": reference, "transform": measured}
+    message = f"tf.data {reference['seconds']:.1f} s, {name} {measured['seconds']:.1f} s"
+    # The first round checks that a materializing Transform wrote every example.
+    if bench.settings[name]["materialize"] and first_round:
+        out = os.path.join(measured["run_dir"], "transformed_examples")
+        written = {split: count_records(split_files(out, split)) for split in inputs.splits}
+        if written != inputs.per_split:
+            raise RuntimeError(f"{name} wrote {written}, expected {inputs.per_split}")
+    if name == AFTER:
+        run["trainer_pass"] = bench.trainer_pass(inputs.examples, measured)
+        if run["trainer_pass"]["examples"] != inputs.per_split:
+            raise RuntimeError(
+                f"The Trainer's pass saw {run['trainer_pass']['examples']}, "
+                f"expected {inputs.per_split}"
             )
-            for r in runs
-        ]
-        summary = {
-            "row": name,
-            "pipeline_current": source == AFTER,
-            "transform_settings": settings[source],
-            "includes_trainer_pass": with_trainer,
-            "seconds_median": statistics.median(seconds),
-            "transform_seconds_median": statistics.median(r["transform"]["seconds"] for r in runs),
-            "examples_per_second_median": total / statistics.median(seconds),
-            "tfdata_examples_per_second_median": total / statistics.median(tfdata_seconds),
-            "ratio_median": statistics.median(ratios),
-            "ratios": ratios,
-            "goal_met": statistics.median(ratios) >= GOAL,
-            "peak_rss_gib_max": max(peaks) / 2**30,
-            "tfdata_peak_rss_gib_max": max(r["tfdata"]["peak_rss_bytes"] for r in runs) / 2**30,
-        }
-        if with_trainer:
-            summary["trainer_pass_seconds_median"] = statistics.median(
-                r["trainer_pass"]["seconds"] for r in runs
-            )
-        return summary
+        message += f" + Trainer's pass {run['trainer_pass']['seconds']:.1f} s"
+    return run, message
 
-    summary = [summarize(BEFORE, BEFORE), summarize(AFTER, AFTER)]
-    summary.append(summarize(AFTER_WITH_TRAINER, AFTER, with_trainer=True))
-    summary += [summarize(name, name) for name in transform_rows if name not in (BEFORE, AFTER)]
 
+# ---------------------------------------------------------------------------------------
+# Results: the rows, the phase profile, the JSON.
+
+
+def summary_rows(measurements: list, settings: dict, total: int) -> list[dict]:
+    """The table's rows: before, after, after + Trainer's pass, then the --variants."""
+    summary = [
+        summarize_row(BEFORE, BEFORE, measurements, settings, total),
+        summarize_row(AFTER, AFTER, measurements, settings, total),
+    ]
+    summary.append(
+        summarize_row(AFTER_WITH_TRAINER, AFTER, measurements, settings, total, with_trainer=True)
+    )
+    summary += [
+        summarize_row(name, name, measurements, settings, total)
+        for name in settings
+        if name not in (BEFORE, AFTER)
+    ]
+    return summary
+
+
+def summarize_row(name, source, measurements, settings, total, with_trainer=False) -> dict:
+    """A row: medians over rounds of the `source` row's runs, each ratio against its own
+    tf.data run."""
+    runs = [m["runs"][source] for m in measurements]
+    seconds = [
+        r["transform"]["seconds"] + (r["trainer_pass"]["seconds"] if with_trainer else 0)
+        for r in runs
+    ]
+    tfdata_seconds = [r["tfdata"]["seconds"] for r in runs]
+    ratios = [t / s for t, s in zip(tfdata_seconds, seconds)]
+    peaks = [
+        max(
+            r["transform"]["peak_rss_bytes"],
+            r["trainer_pass"]["peak_rss_bytes"] if with_trainer else 0,
+        )
+        for r in runs
+    ]
+    summary = {
+        "row": name,
+        "pipeline_current": source == AFTER,
+        "transform_settings": settings[source],
+        "includes_trainer_pass": with_trainer,
+        "seconds_median": statistics.median(seconds),
+        "transform_seconds_median": statistics.median(r["transform"]["seconds"] for r in runs),
+        "examples_per_second_median": total / statistics.median(seconds),
+        "tfdata_examples_per_second_median": total / statistics.median(tfdata_seconds),
+        "ratio_median": statistics.median(ratios),
+        "ratios": ratios,
+        "goal_met": statistics.median(ratios) >= GOAL,
+        "peak_rss_gib_max": max(peaks) / 2**30,
+        "tfdata_peak_rss_gib_max": max(r["tfdata"]["peak_rss_bytes"] for r in runs) / 2**30,
+    }
+    if with_trainer:
+        summary["trainer_pass_seconds_median"] = statistics.median(
+            r["trainer_pass"]["seconds"] for r in runs
+        )
+    return summary
+
+
+def format_summary_table(summary: list[dict]) -> str:
+    """The table: one line a row, * marking the pipeline's current configuration."""
     header = [
         "row",
         "materialize",
@@ -652,13 +751,12 @@ def main(argv=None):
                 s["peak_rss_gib_max"],
             ]
         )
-    table = common.format_table(header, table_rows)
+    return common.format_table(header, table_rows)
 
-    profile = {
-        name: profile_of([m["runs"][name]["transform"] for m in measurements])
-        for name in (BEFORE, AFTER)
-    }
-    profile_table = common.format_table(
+
+def format_profile_table(profile: dict) -> str:
+    """The phase profile's table: seconds per phase of `before` and `after`."""
+    return common.format_table(
         ["phase (Beam steps, sampled)", f"{BEFORE} s", f"{AFTER} s"],
         [
             [phase, profile[BEFORE]["phase_seconds"][phase], profile[AFTER]["phase_seconds"][phase]]
@@ -684,18 +782,16 @@ def main(argv=None):
         ],
     )
 
-    print()
-    print(
-        f"{total} examples ({per_split}), {rounds} round(s), medians; "
-        f"ratio = examples/s over tf.data's; goal: ratio >= {GOAL}; "
-        "* = the pipeline's current configuration"
-    )
-    print(table)
-    print()
-    print("Transform phase profile (medians over rounds):")
-    print(profile_table)
 
-    results = {
+def results_of(args, load_at_start: list, bench: Bench, inputs: Inputs, measurements) -> dict:
+    """The results file's rows, rounds, profile and tables (write_results adds the machine)."""
+    summary = summary_rows(measurements, bench.settings, inputs.total)
+    table = format_summary_table(summary)
+    profile = {
+        name: profile_of([m["runs"][name]["transform"] for m in measurements])
+        for name in (BEFORE, AFTER)
+    }
+    return {
         "description": (
             "Preprocessing throughput of the pipeline's Transform before (materialize, "
             "statistics) and after (as pipeline.py configures it now), and after including "
@@ -715,52 +811,92 @@ def main(argv=None):
             "ratios within this run are meaningful; see the load averages per round."
         ),
         "inputs": {
-            "examples_uri": examples.uri,
-            "source_examples_uri": mlmd_examples.uri,
-            "schema_uri": mlmd_schema.uri,
-            "examples_per_split": per_split,
-            "examples_total": total,
-            "limit_per_split": limit,
+            "examples_uri": inputs.examples.uri,
+            "source_examples_uri": inputs.source.uri,
+            "schema_uri": inputs.schema.uri,
+            "examples_per_split": inputs.per_split,
+            "examples_total": inputs.total,
+            "limit_per_split": args.limit,
         },
-        "settings": {
-            "pipeline": {
-                "transform_exec_properties": {
-                    k: v if isinstance(v, (str, int, float, type(None))) else str(v)
-                    for k, v in pipeline["transform_exec_properties"].items()
-                },
-                "transform_outputs": pipeline["transform_outputs"],
-                "beam_pipeline_args": pipeline["beam_pipeline_args"],
-                "trainer_examples_from": pipeline["trainer_examples_from"],
-            },
-            "rows": settings,
-            "tfdata_batch_size": TFDATA_BATCH_SIZE,
-            "rounds": rounds,
-            "quick": args.quick,
-            "warmup": not args.no_warmup,
-            "load_average_at_start": load_at_start,
-        },
+        "settings": settings_for_json(args, load_at_start, bench),
         "rows": summary,
-        "rounds": [
-            {
-                "load_average_1min": m["load_average_1min"],
-                "runs": {
-                    name: {
-                        "tfdata": run["tfdata"],
-                        "transform": {
-                            k: run["transform"][k] for k in ("seconds", "peak_rss_bytes")
-                        },
-                        **({"trainer_pass": run["trainer_pass"]} if "trainer_pass" in run else {}),
-                    }
-                    for name, run in m["runs"].items()
-                },
-            }
-            for m in measurements
-        ],
+        "rounds": rounds_for_json(measurements),
         "profile": profile,
         "table": table,
-        "profile_table": profile_table,
+        "profile_table": format_profile_table(profile),
     }
-    path = common.write_results(NAME, results, results_path)
+
+
+def settings_for_json(args, load_at_start: list, bench: Bench) -> dict:
+    """The results' settings: pipeline.py's, each row's, and this run's flags."""
+    pipeline = bench.pipeline
+    return {
+        "pipeline": {
+            "transform_exec_properties": {
+                k: v if isinstance(v, (str, int, float, type(None))) else str(v)
+                for k, v in pipeline["transform_exec_properties"].items()
+            },
+            "transform_outputs": pipeline["transform_outputs"],
+            "beam_pipeline_args": pipeline["beam_pipeline_args"],
+            "trainer_examples_from": pipeline["trainer_examples_from"],
+        },
+        "rows": bench.settings,
+        "tfdata_batch_size": TFDATA_BATCH_SIZE,
+        "rounds": args.rounds,
+        "quick": args.quick,
+        "warmup": not args.no_warmup,
+        "load_average_at_start": load_at_start,
+    }
+
+
+def rounds_for_json(measurements: list) -> list[dict]:
+    """The results' rounds: each run's figures, without the Transform's paths and steps."""
+    return [
+        {
+            "load_average_1min": m["load_average_1min"],
+            "runs": {
+                name: {
+                    "tfdata": run["tfdata"],
+                    "transform": {k: run["transform"][k] for k in ("seconds", "peak_rss_bytes")},
+                    **({"trainer_pass": run["trainer_pass"]} if "trainer_pass" in run else {}),
+                }
+                for name, run in m["runs"].items()
+            },
+        }
+        for m in measurements
+    ]
+
+
+def print_tables(results: dict, inputs: Inputs, rounds: int) -> None:
+    """Nothing; prints the table and the phase profile."""
+    print()
+    print(
+        f"{inputs.total} examples ({inputs.per_split}), {rounds} round(s), medians; "
+        f"ratio = examples/s over tf.data's; goal: ratio >= {GOAL}; "
+        "* = the pipeline's current configuration"
+    )
+    print(results["table"])
+    print()
+    print("Transform phase profile (medians over rounds):")
+    print(results["profile_table"])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    transform_rows = list(dict.fromkeys([BEFORE, AFTER, *args.variants]))
+    output_dir = os.path.abspath(args.output_dir)
+    os.makedirs(SCRATCH_DIR, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING)
+    load_at_start = [round(load, 2) for load in os.getloadavg()]
+
+    bench, inputs = set_up(output_dir, transform_rows, args.limit)
+    if not args.no_warmup:
+        warm_up(bench, inputs, transform_rows)
+    measurements = measure_rounds(bench, inputs, transform_rows, args.rounds)
+
+    results = results_of(args, load_at_start, bench, inputs, measurements)
+    print_tables(results, inputs, args.rounds)
+    path = common.write_results(NAME, results, args.results)
     print(f"Results: {path}")
 
 
