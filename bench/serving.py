@@ -54,7 +54,7 @@ from PIL import Image
 
 from bench import common
 from models import features, preprocessing, trainer
-from pipeline import configs, flags
+from pipeline import component_ids, configs, flags
 
 NAME = "serving"
 
@@ -66,7 +66,7 @@ def find_inputs(output_dir):
     """(pushed SavedModel folder, the eval split's tf.Example files) of the newest run."""
     _, outputs, metadata_path = common.pipeline_outputs(output_dir)
     fix = common.run_pipeline_first(output_dir)
-    pushed = outputs.get(("Pusher", "pushed_model"))
+    pushed = outputs.get((component_ids.PUSHER, "pushed_model"))
     if pushed is None or pushed.custom_properties["pushed"].int_value != 1:
         sys.exit(
             f"The pipeline {configs.PIPELINE_NAME!r} in {metadata_path} has pushed no model "

@@ -50,7 +50,7 @@ from tfx.types import artifact_utils
 
 from bench import common
 from models import features, preprocessing, trainer
-from pipeline import configs, flags, preflight
+from pipeline import component_ids, configs, flags, preflight
 
 NAME = "trainer_input"
 
@@ -63,11 +63,11 @@ def find_transform_output(output_dir):
     """
     store, outputs, metadata_path = common.pipeline_outputs(output_dir)
     examples = common.newest_examples(outputs)
-    examples_key = ("TFDSExampleGen", "examples")
+    examples_key = (component_ids.TFDS_EXAMPLE_GEN, "examples")
     if examples is not None:
         examples_key = next(key for key, artifact in outputs.items() if artifact is examples)
     found = []
-    for key in [examples_key, ("Transform", "transform_graph")]:
+    for key in [examples_key, (component_ids.TRANSFORM, "transform_graph")]:
         artifact = outputs.get(key)
         if artifact is None or not os.path.exists(artifact.uri):
             sys.exit(

@@ -79,7 +79,7 @@ import statistics
 import sys
 
 from bench import common
-from pipeline import configs, flags
+from pipeline import component_ids, configs, flags
 
 NAME = "transform"
 SCRATCH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "outputs", "transform")
@@ -107,7 +107,7 @@ def pipeline_components(config: configs.PipelineConfig) -> dict:
 
     pipeline = create_pipeline(config)
     by_id = {c.id: c for c in pipeline.components}
-    transform, trainer = by_id["Transform"], by_id["Trainer"]
+    transform, trainer = by_id[component_ids.TRANSFORM], by_id[component_ids.TRAINER]
     trainer_examples = trainer.inputs["examples"]
     if not trainer_examples.producer_component_id.endswith("ExampleGen"):
         raise SystemExit(
@@ -160,7 +160,7 @@ def find_inputs(output_dir: str) -> tuple:
     """(Examples, Schema) MLMD artifacts of the newest run in output_dir."""
     _, outputs, _ = common.pipeline_outputs(output_dir)
     examples = common.newest_examples(outputs)
-    schema = outputs.get(("SchemaGen", "schema"))
+    schema = outputs.get((component_ids.SCHEMA_GEN, "schema"))
     if examples is None or schema is None:
         raise SystemExit(
             f"No ExampleGen examples and SchemaGen schema in {output_dir}; "
