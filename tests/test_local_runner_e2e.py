@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -110,7 +111,8 @@ def test_visual_report_shows_real_predictions(tiny_config, first_run):
     assert Image.open(os.path.join(report.uri, "worst.png")).size == grid_size
     assert "<th>eval examples in the pictures</th><td>16</td>" in page
     assert "<h3>Mean Dice by species</h3>" in page
-    assert "<th>cat</th>" in page or "<th>dog</th>" in page  # slice values by name
+    # Slice values by name, each with its number of eval examples.
+    assert re.search(r"<th>(cat|dog) \(\d+\)</th>", page), page
 
 
 def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, first_run):
