@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -56,17 +57,34 @@ class Interrupted(KeyboardInterrupt):
         self.signal_number = signal_number
 
 
+# After a signal, the same signal again this many seconds later, until the run stops.
+REDELIVERY_SECONDS = 1.0
+
+
 @contextlib.contextmanager
 def interrupts_stop_the_run():
-    """SIGINT and SIGTERM raise Interrupted in the main thread, where the run is."""
+    """SIGINT and SIGTERM raise Interrupted in the main thread, where the run is.
+
+    Python runs a signal handler between two bytecodes of the main thread, wherever it
+    is, and an exception raised in a weakref callback or a __del__ is printed and dropped:
+    a SIGTERM during training was once lost so, and the run went on to the end. So each
+    delivery also sends the signal again a moment later, until the run has stopped.
+    """
+    redelivery = None
 
     def interrupt(signal_number, frame):
+        nonlocal redelivery
+        redelivery = threading.Timer(REDELIVERY_SECONDS, os.kill, (os.getpid(), signal_number))
+        redelivery.daemon = True
+        redelivery.start()
         raise Interrupted(signal_number)
 
     previous = {number: signal.signal(number, interrupt) for number in INTERRUPT_SIGNALS}
     try:
         yield
     finally:
+        if redelivery is not None:
+            redelivery.cancel()
         for number, handler in previous.items():
             signal.signal(number, handler)
 
