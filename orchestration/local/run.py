@@ -79,12 +79,20 @@ def interrupts_stop_the_run():
         redelivery.start()
         raise Interrupted(signal_number)
 
+    def drop_quietly(unraisable):
+        # Where Python drops the exception, it would print its traceback on the console:
+        # the redelivery stops the run, and the run's one line says why.
+        if not isinstance(unraisable.exc_value, Interrupted):
+            previous_hook(unraisable)
+
     previous = {number: signal.signal(number, interrupt) for number in INTERRUPT_SIGNALS}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, drop_quietly
     try:
         yield
     finally:
         if redelivery is not None:
             redelivery.cancel()
+        sys.unraisablehook = previous_hook
         for number, handler in previous.items():
             signal.signal(number, handler)
 
