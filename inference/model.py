@@ -9,7 +9,6 @@ newest version is used), since "the latest pushed model" is what users mean most
 
 import dataclasses
 import json
-import logging
 import os
 
 import numpy as np
@@ -22,8 +21,6 @@ from pipeline import configs
 # Where local_runner.py pushes with its defaults.
 DEFAULT_MODEL_DIR = configs.PipelineConfig().serving_model_dir
 SIGNATURE = "segment_image"
-
-logger = logging.getLogger(__name__)
 
 
 class ModelError(ValueError):
