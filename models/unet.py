@@ -30,6 +30,10 @@ class Backbone:
     # other range gets a rescaling layer in front of the encoder.
     input_range: tuple[float, float] = (-1.0, 1.0)
     has_alpha: bool = False  # takes MobileNetV2's width multiplier `alpha`
+    # The name Keras gives the no-top ImageNet weights file, from (alpha, image_size), for
+    # backbones whose model is the same whether built with weights="imagenet" or with a
+    # path to that file: they are then also read from $KERAS_HOME/models/.
+    imagenet_file: Callable[[float, int], str] | None = None
 
 
 BACKBONES = {
@@ -43,10 +47,17 @@ BACKBONES = {
         ),
         bottleneck_layer_name="block_16_project",
         has_alpha=True,
+        imagenet_file=lambda alpha, image_size: (
+            "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_"
+            # Keras has weights trained at these sizes, and takes the 224 px ones otherwise.
+            f"{float(alpha)}_{image_size if image_size in (96, 128, 160, 192, 224) else 224}"
+            "_no_top.h5"
+        ),
     ),
     # Starts with its own Rescaling(1/255) and ImageNet Normalization layers. Keras adds
     # the input scaling its ImageNet weights need only for weights="imagenet": to use them
-    # offline, put the file in ~/.keras/models/ rather than passing its path.
+    # offline, put the file in ~/.keras/models/ (tf_keras ignores KERAS_HOME) rather than
+    # passing its path.
     "efficientnet_b0": Backbone(
         keras.applications.EfficientNetB0,
         skip_layer_names=(
@@ -105,12 +116,12 @@ def build_unet(
     """
     check_alpha(backbone, alpha)
     spec = get_backbone(backbone)
-    encoder = _build_encoder(spec, image_size, alpha, encoder_weights)
+    encoder, pretrained = _build_encoder(spec, image_size, alpha, encoder_weights)
     layer_names = [spec.bottleneck_layer_name, *spec.skip_layer_names]
     feature_extractor = keras.Model(
         encoder.input,
         [encoder.get_layer(name).output for name in layer_names],
-        name=f"{backbone}_encoder",
+        name=encoder_name(backbone),
     )
 
     inputs = keras.Input([image_size, image_size, 3], name=features.TRANSFORMED_IMAGE_KEY)
@@ -122,7 +133,18 @@ def build_unet(
     for layer in _all_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = batchnorm_momentum
+    # Where the encoder's weights came from ("imagenet", a file), None from scratch.
+    model.pretrained_encoder = pretrained
     return model
+
+
+def encoder_name(backbone: str) -> str:
+    return f"{backbone}_encoder"
+
+
+def encoder_of(model):
+    """The encoder (a nested Model) of a build_unet model."""
+    return model.get_layer(encoder_name(model.name.removeprefix("unet_")))
 
 
 def input_adapter(input_range):
@@ -157,7 +179,7 @@ def _build_encoder(spec, image_size, alpha, encoder_weights):
 
     if encoder_weights is None or encoder_weights == "none":
         logging.info("%s encoder: weights=None (training from scratch, as configured).", name)
-        return build(None)
+        return build(None), None
     if encoder_weights != "imagenet":
         if not os.path.exists(encoder_weights):
             raise FileNotFoundError(
@@ -165,21 +187,28 @@ def _build_encoder(spec, image_size, alpha, encoder_weights):
                 f"a {name} no-top .h5 file, 'imagenet', or 'none'."
             )
         logging.info("%s encoder: weights from %s.", name, encoder_weights)
-        return build(encoder_weights)
+        return build(encoder_weights), encoder_weights
+    keras_home = os.environ.get("KERAS_HOME")
+    if keras_home and spec.imagenet_file:
+        # tf_keras itself only looks in ~/.keras/models/ (Keras 3 reads KERAS_HOME).
+        cached = os.path.join(keras_home, "models", spec.imagenet_file(alpha, image_size))
+        if os.path.isfile(cached):
+            logging.info("%s encoder: ImageNet weights from %s.", name, cached)
+            return build(cached), "imagenet"
     try:
         encoder = build("imagenet")
         detail = f" (alpha={alpha})" if spec.has_alpha else ""
         logging.info("%s encoder: ImageNet weights%s.", name, detail)
-        return encoder
+        return encoder, "imagenet"
     except Exception as error:  # No network, no cached file: train from scratch.
         logging.warning(
             "%s ImageNet weights unavailable (%s). Training the encoder from "
             "scratch with weights=None. To use them offline, place the Keras weights file "
-            "in ~/.keras/models/ or set encoder_weights to its path.",
+            "in ~/.keras/models/ (or $KERAS_HOME/models/) or set encoder_weights to its path.",
             name,
             error,
         )
-        return build(None)
+        return build(None), None
 
 
 def _upsample_block(x, filters):

@@ -6,6 +6,7 @@ import pytest
 import tf_keras as keras
 
 from models import unet
+from tests.models.weights_files import write_encoder_weights
 
 # Every backbone, and MobileNetV2 at the widths the project uses.
 BACKBONES = [
@@ -142,3 +143,55 @@ def test_unavailable_imagenet_weights_fall_back_to_training_from_scratch(monkeyp
         "EfficientNetB0 ImageNet weights unavailable (URL fetch failure). Training the "
         "encoder from scratch with weights=None." in caplog.text
     )
+
+
+def assert_encoder_has(model, expected):
+    encoder = unet.encoder_of(model)
+    compared = 0
+    for layer in encoder.layers:
+        if not layer.weights:
+            continue  # input layers' names differ
+        for loaded, written in zip(layer.get_weights(), expected[layer.name], strict=True):
+            np.testing.assert_array_equal(loaded, written)
+            compared += 1
+    assert compared > 200  # every conv kernel and BatchNorm statistic up to the bottleneck
+
+
+def test_encoder_weights_are_loaded_from_a_file(tmp_path):
+    path = tmp_path / "weights.h5"
+    expected = write_encoder_weights(path)
+    model = small_unet(image_size=128, encoder_weights=str(path))
+    assert_encoder_has(model, expected)
+    assert model.pretrained_encoder == str(path)
+
+
+def test_imagenet_weights_are_read_from_keras_home_without_a_download(tmp_path, monkeypatch):
+    # Keras's own file name for alpha 0.35 at 128 px, in $KERAS_HOME/models/.
+    path = (
+        tmp_path / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_128_no_top.h5"
+    )
+    expected = write_encoder_weights(path)
+    spec = unet.BACKBONES["mobilenet_v2"]
+
+    def offline_constructor(weights, **kwargs):
+        assert weights != "imagenet", "Keras was asked to find or download the weights"
+        return spec.constructor(weights=weights, **kwargs)
+
+    offline_constructor.__name__ = spec.constructor.__name__
+    monkeypatch.setitem(
+        unet.BACKBONES, "mobilenet_v2", dataclasses.replace(spec, constructor=offline_constructor)
+    )
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    model = small_unet(image_size=128, encoder_weights="imagenet")
+    assert_encoder_has(model, expected)
+    assert model.pretrained_encoder == "imagenet"
+
+
+def test_keras_names_mobilenet_v2_weights_by_width_and_trained_size():
+    name = unet.BACKBONES["mobilenet_v2"].imagenet_file
+    assert name(0.5, 160) == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_160_no_top.h5"
+    assert name(1, 256) == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+
+
+def test_an_encoder_from_scratch_is_not_pretrained():
+    assert small_unet(encoder_weights="none").pretrained_encoder is None
