@@ -238,7 +238,7 @@ def training_sides(config, train_examples, batch_size, image_size, num_classes, 
     # The train_function keeps its model alive.
     train_function = model.make_train_function()
     input_dataset = trainer._batches(
-        train_examples, batch_size, training=True, augment=config["augment"]
+        train_examples, batch_size, training=True, augmentation=config["augmentation"]
     )
     input_iterator = iter(input_dataset)
     one_batch = next(input_iterator)
@@ -275,13 +275,15 @@ def interleaved_rounds(train_function, sides, batch_size, rounds, steps, untimed
     return rates, step_ms, cpu_per_step
 
 
-def profile_input_pipeline(train_examples, batch_size, augment, steps, rounds):
+def profile_input_pipeline(train_examples, batch_size, augmentation, steps, rounds):
     """{"input pipeline alone", "without augment": ms per batch, per round}."""
     # Profile: the input pipeline alone, no training, from the same (filled) cache.
     profile_batches = max(steps, 20)
     profile = {}
-    for name, with_augment in [("input pipeline alone", augment), ("without augment", False)]:
-        batches = trainer._batches(train_examples, batch_size, training=True, augment=with_augment)
+    for name, augmented in [("input pipeline alone", augmentation), ("without augment", "none")]:
+        batches = trainer._batches(
+            train_examples, batch_size, training=True, augmentation=augmented
+        )
         iterator = iter(batches)
         iterate_batches(iterator, profile_batches)  # the shuffle buffer fills
         profile[name] = [
@@ -314,7 +316,7 @@ def measure(args, untimed_steps, fn_args, tf_transform_output, batch_size, image
         train_function, sides, batch_size, args.rounds, args.steps, untimed_steps
     )
     profile = profile_input_pipeline(
-        train_examples, batch_size, config["augment"], args.steps, args.rounds
+        train_examples, batch_size, config["augmentation"], args.steps, args.rounds
     )
     return Timings(
         batch_size=batch_size,

@@ -25,6 +25,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from models import augmentation as augmentation_lib
 from models import features, losses, preprocessing, training_metrics, unet
 
 
@@ -58,22 +59,76 @@ def run_fn(fn_args: tfx.components.FnArgs):
         class_names,
     )
 
-    train_dataset = _batches(train_examples, batch_size, training=True, augment=config["augment"])
-    eval_dataset = _batches(eval_examples, batch_size, training=False, augment=False)
-
-    model = build_compiled_model(config, image_size, len(class_names), epochs * steps_per_epoch)
-    model.fit(
-        train_dataset,
+    eval_dataset = _batches(eval_examples, batch_size, training=False)
+    model = train_model(
+        config,
+        train_examples,
+        image_size=image_size,
+        num_classes=len(class_names),
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_dataset,
         callbacks=[
             tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")
         ],
-        verbose=2,
     )
     export_model(model, tf_transform_output, image_size, fn_args.serving_model_dir)
     write_model_metadata(fn_args.serving_model_dir, image_size, convention)
+
+
+def train_model(
+    config, train_examples, *, image_size, num_classes, epochs, steps_per_epoch, **fit_args
+):
+    """Builds the U-Net of `config` (the Trainer's custom_config) and fits it.
+
+    train_examples: unbatched (image, class ids) pairs, as the Transform makes them.
+    fit_args go to Keras's fit (validation_data, callbacks). With a pretrained encoder,
+    `freeze_encoder_epochs` first trains the decoder alone, so that its random start does
+    not wreck the ImageNet features; the encoder then joins in.
+    """
+    batches = _batches(
+        train_examples,
+        int(config["batch_size"]),
+        training=True,
+        augmentation=config["augmentation"],
+    )
+    model = build_compiled_model(config, image_size, num_classes, epochs * steps_per_epoch)
+    frozen_epochs = min(int(config["freeze_encoder_epochs"]), epochs)
+    if frozen_epochs and not model.pretrained_encoder:
+        logging.warning(
+            "freeze_encoder_epochs=%d ignored: the encoder has no pretrained weights to keep.",
+            frozen_epochs,
+        )
+        frozen_epochs = 0
+    fit = lambda first, last: model.fit(
+        batches,
+        initial_epoch=first,
+        epochs=last,
+        steps_per_epoch=steps_per_epoch,
+        verbose=2,
+        **fit_args,
+    )
+    if frozen_epochs:
+        logging.info("Encoder frozen for the first %d epochs.", frozen_epochs)
+        # Built for every variable before any is frozen, the optimizer keeps its state and
+        # step count (so the learning-rate schedule) across the unfreezing.
+        model.optimizer.build(model.trainable_variables)
+        set_encoder_trainable(model, False)
+        fit(0, frozen_epochs)
+        set_encoder_trainable(model, True)
+    if frozen_epochs < epochs:
+        fit(frozen_epochs, epochs)
+    return model
+
+
+def set_encoder_trainable(model, trainable: bool):
+    """Freezes or unfreezes the encoder, and recompiles so that training sees the change.
+
+    A frozen encoder's BatchNormalization layers run in inference mode (Keras 2 does so for
+    non-trainable BatchNormalization), keeping their ImageNet statistics.
+    """
+    unet.encoder_of(model).trainable = trainable
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=_metrics(model))
 
 
 def build_compiled_model(config, image_size, num_classes, total_steps):
@@ -93,12 +148,17 @@ def build_compiled_model(config, image_size, num_classes, total_steps):
     model.compile(
         optimizer=tf_keras.optimizers.Adam(learning_rate),
         loss=losses.get_loss(config["loss"]),
-        metrics=[
-            tf_keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
-            training_metrics.MeanDice(num_classes=num_classes),
-        ],
+        metrics=_metrics(model, num_classes),
     )
     return model
+
+
+def _metrics(model, num_classes=None):
+    num_classes = num_classes or int(model.output.shape[-1])
+    return [
+        tf_keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
+        training_metrics.MeanDice(num_classes=num_classes),
+    ]
 
 
 def _load_examples(file_pattern, data_accessor, tf_transform_output):
@@ -137,27 +197,15 @@ def _count(dataset):
     return int(dataset.reduce(0, lambda count, _: count + 1))
 
 
-def _batches(examples, batch_size, training, augment):
+def _batches(examples, batch_size, training, augmentation="none"):
+    """Batches of examples; for training, shuffled, repeated and augmented
+    (models/augmentation.py AUGMENTATIONS)."""
     if training:
         examples = examples.shuffle(2048, reshuffle_each_iteration=True).repeat()
-    if augment:
-        examples = examples.map(augment_example, num_parallel_calls=tf.data.AUTOTUNE)
+        augment = augmentation_lib.augment_fn(augmentation)
+        if augment:
+            examples = examples.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return examples.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
-
-
-def augment_example(image, mask):
-    """Random flips and photometric jitter; geometry is applied to image and mask alike."""
-    flip = tf.random.uniform([]) < 0.5
-    image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
-    mask = tf.cond(
-        flip, lambda: tf.image.flip_left_right(mask[..., tf.newaxis])[..., 0], lambda: mask
-    )
-    # Images are in [-1, 1]: jitter contrast and brightness there and clip back.
-    contrast = tf.random.uniform([], 0.7, 1.3)
-    brightness = tf.random.uniform([], -0.2, 0.2)
-    mean = tf.reduce_mean(image)
-    image = tf.clip_by_value((image - mean) * contrast + mean + brightness, -1.0, 1.0)
-    return image, mask
 
 
 def export_model(model, tf_transform_output, image_size, serving_model_dir):

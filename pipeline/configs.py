@@ -103,10 +103,12 @@ class TrainingConfig:
     train_steps: int | None = None  # None: whole epochs; else this many steps in all
     learning_rate: float = 2e-3
     loss: str = "dice"  # "dice", "dice_ce" or "focal" (models/losses.py LOSSES)
-    augment: bool = True
+    augmentation: str = "flip"  # "none", "flip" or "affine" (models/augmentation.py)
     backbone: str = "mobilenet_v2"  # the encoder (models/unet.py BACKBONES)
     alpha: float = 0.5  # MobileNetV2 width multiplier: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4
     encoder_weights: str = "imagenet"  # "imagenet", "none", or a path to no-top weights
+    # With pretrained weights: train the decoder alone for this many epochs first.
+    freeze_encoder_epochs: int = 0
     decoder_filters: tuple[int, ...] = (128, 64, 48, 16)
     batchnorm_momentum: float = 0.9
     seed: int = 0  # weights, shuffling and augmentation; threads still add some noise

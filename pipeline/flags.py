@@ -68,6 +68,19 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
         default=training.encoder_weights,
         help="'imagenet', 'none', or a path to the backbone's no-top weights",
     )
+    group.add_argument(
+        "--augmentation",
+        default=training.augmentation,
+        help="none; flip: flips and brightness/contrast; affine: flip plus zoom, rotation, "
+        "shift and saturation (default: %(default)s)",
+    )
+    group.add_argument(
+        "--freeze-encoder-epochs",
+        type=at_least(0),
+        default=training.freeze_encoder_epochs,
+        help="with pretrained encoder weights, train the decoder alone for this many epochs "
+        "first (default: %(default)s)",
+    )
     evaluation = configs.EvaluationConfig()
     group = parser.add_argument_group("blessing")
     group.add_argument(
@@ -107,6 +120,8 @@ TRAINING_FLAGS = (
     "alpha",
     "loss",
     "encoder_weights",
+    "augmentation",
+    "freeze_encoder_epochs",
 )
 BLESSING_FLAGS = ("blessing_metric", "blessing_min")
 

@@ -103,9 +103,10 @@ def _check_pipeline_name(name: str):
 
 
 def _check_training(training: configs.TrainingConfig):
-    from models import losses, unet
+    from models import augmentation, losses, unet
 
     losses.get_loss(training.loss)
+    augmentation.augment_fn(training.augmentation)
     unet.check_alpha(training.backbone, training.alpha)  # an unknown backbone too
     multiple = unet.IMAGE_SIZE_MULTIPLE
     if training.image_size < multiple or training.image_size % multiple:
@@ -116,6 +117,16 @@ def _check_training(training: configs.TrainingConfig):
     for name in ("epochs", "batch_size"):
         if getattr(training, name) < 1:
             raise ConfigError(f"{name}={getattr(training, name)}; it must be 1 or more.")
+    if training.freeze_encoder_epochs < 0:
+        raise ConfigError(
+            f"freeze_encoder_epochs={training.freeze_encoder_epochs}; it must be 0 or more."
+        )
+    if training.freeze_encoder_epochs and training.encoder_weights == "none":
+        raise ConfigError(
+            f"freeze_encoder_epochs={training.freeze_encoder_epochs} with encoder_weights="
+            "'none': a randomly initialised encoder would stay random. Drop "
+            "--freeze-encoder-epochs or give pretrained weights (--encoder-weights)."
+        )
     if training.train_steps is not None and training.train_steps < 1:
         raise ConfigError(
             f"train_steps={training.train_steps}; it must be 1 or more (or unset: whole epochs)."

@@ -1,41 +1,105 @@
+import dataclasses
+import logging
+
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
-from models import trainer
-
-
-def one_bright_column(column, width=6):
-    image = np.full([4, width, 3], -1.0, np.float32)
-    image[:, column] = 1.0
-    mask = np.zeros([4, width], np.int64)
-    mask[:, column] = 2
-    return tf.constant(image), tf.constant(mask)
+from models import trainer, unet
+from pipeline import configs
+from tests.models.weights_files import write_encoder_weights
 
 
-def test_augmentation_moves_image_and_mask_together():
-    image, mask = one_bright_column(1)
-    columns = set()
-    for seed in range(20):
-        tf.random.set_seed(seed)
-        augmented_image, augmented_mask = trainer.augment_example(image, mask)
-        bright = int(np.argmax(augmented_image.numpy()[0, :, 0]))
-        labelled = int(np.argmax(augmented_mask.numpy()[0]))
-        assert bright == labelled
-        assert float(augmented_image.numpy().min()) >= -1.0
-        assert float(augmented_image.numpy().max()) <= 1.0
-        columns.add(bright)
-    assert columns == {1, 4}  # both unflipped and flipped cases happened
+def one_example():
+    return tf.zeros([4, 6, 3]), tf.zeros([4, 6], tf.int64)
 
 
 def test_training_batches_repeat_without_augmentation():
-    examples = tf.data.Dataset.from_tensors(one_bright_column(2)).repeat(5)
-    batches = trainer._batches(examples, batch_size=2, training=True, augment=False)
+    examples = tf.data.Dataset.from_tensors(one_example()).repeat(5)
+    batches = trainer._batches(examples, batch_size=2, training=True, augmentation="none")
     # 5 examples, batch 2: more batches than one pass holds, all full.
     shapes = [tuple(images.shape) for images, _ in batches.take(6)]
     assert shapes == [(2, 4, 6, 3)] * 6
 
 
 def test_eval_batches_are_one_pass_in_order():
-    examples = tf.data.Dataset.from_tensors(one_bright_column(2)).repeat(5)
-    batches = trainer._batches(examples, batch_size=2, training=False, augment=False)
+    examples = tf.data.Dataset.from_tensors(one_example()).repeat(5)
+    batches = trainer._batches(examples, batch_size=2, training=False)
     assert [int(images.shape[0]) for images, _ in batches] == [2, 2, 1]
+
+
+def training_config(**overrides):
+    return {
+        **dataclasses.asdict(configs.TrainingConfig(image_size=64, alpha=0.35, batch_size=2)),
+        "decoder_filters": (8, 8, 8, 8),
+        **overrides,
+    }
+
+
+class Snapshots(tf_keras.callbacks.Callback):
+    """The encoder's and the decoder's weights at the start of training and after each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.decoder = [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 0:
+            self.on_epoch_end(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        encoder = {id(w) for w in unet.encoder_of(self.model).weights}
+        self.encoder.append([w.numpy().copy() for w in self.model.weights if id(w) in encoder])
+        self.decoder.append([w.numpy().copy() for w in self.model.weights if id(w) not in encoder])
+
+
+def tiny_examples():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, [8, 64, 64, 3]).astype(np.float32)
+    masks = rng.integers(0, 3, [8, 64, 64])
+    return tf.data.Dataset.from_tensor_slices((images, masks))
+
+
+def changed(before, after):
+    return [not np.array_equal(b, a) for b, a in zip(before, after, strict=True)]
+
+
+def test_a_frozen_pretrained_encoder_keeps_its_weights_and_statistics_then_trains(tmp_path):
+    weights = tmp_path / "encoder.h5"
+    write_encoder_weights(weights, image_size=64)
+    config = training_config(encoder_weights=str(weights), freeze_encoder_epochs=1)
+    snapshots = Snapshots()
+    model = trainer.train_model(
+        config,
+        tiny_examples(),
+        image_size=64,
+        num_classes=3,
+        epochs=2,
+        steps_per_epoch=2,
+        callbacks=[snapshots],
+    )
+    start, frozen, unfrozen = snapshots.encoder
+    assert not any(changed(start, frozen))
+    decoder_start, decoder_frozen, _ = snapshots.decoder
+    assert sum(changed(decoder_start, decoder_frozen)) > 0.9 * len(decoder_start)
+    # Epoch 2, unfrozen: the encoder trains, its BatchNorm statistics move too.
+    assert sum(changed(frozen, unfrozen)) > 0.9 * len(start)
+    assert unet.encoder_of(model).trainable
+    # One optimizer throughout: its step count (the learning-rate schedule) carried on.
+    assert int(model.optimizer.iterations) == 4
+
+
+def test_freezing_an_encoder_trained_from_scratch_is_skipped_with_a_warning(caplog):
+    config = training_config(encoder_weights="none", freeze_encoder_epochs=1)
+    snapshots = Snapshots()
+    with caplog.at_level(logging.WARNING):
+        trainer.train_model(
+            config,
+            tiny_examples(),
+            image_size=64,
+            num_classes=3,
+            epochs=1,
+            steps_per_epoch=1,
+            callbacks=[snapshots],
+        )
+    assert "freeze_encoder_epochs=1 ignored: the encoder has no pretrained weights" in caplog.text

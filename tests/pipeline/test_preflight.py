@@ -68,6 +68,12 @@ def test_config_errors_fail_before_the_pipeline_starts(tmp_path, make_source, me
         ({"epochs": 0}, "epochs=0; it must be 1 or more"),
         ({"batch_size": 0}, "batch_size=0; it must be 1 or more"),
         ({"train_steps": 0}, r"train_steps=0; it must be 1 or more \(or unset"),
+        ({"augmentation": "rotate"}, r"Unknown augmentation 'rotate'; use one of \('none'"),
+        ({"freeze_encoder_epochs": -1}, "freeze_encoder_epochs=-1; it must be 0 or more"),
+        (
+            {"freeze_encoder_epochs": 2, "encoder_weights": "none"},
+            "freeze_encoder_epochs=2 with encoder_weights='none': a randomly initialised",
+        ),
     ],
 )
 def test_training_config_errors_fail_before_the_pipeline_starts(training, message):
