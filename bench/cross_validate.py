@@ -170,18 +170,18 @@ def cross_validate_fold(config, examples, names, args, fold):
 
 
 def score(model, images, masks, names, convention):
-    """Scores in inference mode, plain and with the horizontal flip averaged in."""
+    """Scores in inference mode, plain and with the mirror image averaged in."""
     plain = SetMetrics(convention.class_names, convention.background)
     flipped = SetMetrics(convention.class_names, convention.background)
+    with_mirror = trainer.flip_averaged(model)  # what --test-time-flip exports
     for start in range(0, len(images), 16):
         batch = images[start : start + 16]
         probabilities = model(batch, training=False).numpy()
-        mirrored = model(batch[:, :, ::-1], training=False).numpy()[:, :, ::-1]
+        averaged = with_mirror(batch, training=False).numpy()
         for offset, name in enumerate(names[start : start + 16]):
             true_ids = masks[start + offset]
             plain.add(name, true_ids, probabilities[offset].argmax(-1))
-            averaged = probabilities[offset] + mirrored[offset]
-            flipped.add(name, true_ids, averaged.argmax(-1))
+            flipped.add(name, true_ids, averaged[offset].argmax(-1))
     return {"plain": _scores(plain), "flip_averaged": _scores(flipped)}
 
 

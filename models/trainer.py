@@ -72,8 +72,9 @@ def run_fn(fn_args: tfx.components.FnArgs):
             tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")
         ],
     )
-    export_model(model, tf_transform_output, image_size, fn_args.serving_model_dir)
-    write_model_metadata(fn_args.serving_model_dir, image_size, convention)
+    test_time_flip = bool(config["test_time_flip"])
+    export_model(model, tf_transform_output, image_size, fn_args.serving_model_dir, test_time_flip)
+    write_model_metadata(fn_args.serving_model_dir, image_size, convention, test_time_flip)
 
 
 def train_model(
@@ -208,16 +209,19 @@ def _batches(examples, batch_size, training, augmentation="none"):
     return examples.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 
 
-def export_model(model, tf_transform_output, image_size, serving_model_dir):
+def export_model(model, tf_transform_output, image_size, serving_model_dir, test_time_flip=False):
+    """Saves the model with its signatures. test_time_flip: every signature averages the
+    prediction of each image and of its mirror image (twice the model's work)."""
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_feature_spec = tf_transform_output.raw_feature_spec()
-    serve_image_bytes = image_bytes_signature(model, image_size)
+    predict = flip_averaged(model) if test_time_flip else model
+    serve_image_bytes = image_bytes_signature(predict, image_size)
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string, name="image")])
     def segment_image(image):
         decoded = decode_served_image(image)
         model_input = preprocessing.image_to_model_input(decoded, image_size)
-        probabilities = model(model_input[tf.newaxis], training=False)
+        probabilities = predict(model_input[tf.newaxis], training=False)
         full_size = tf.image.resize(probabilities, tf.shape(decoded)[:2], method="bilinear")[0]
         return model_outputs(full_size)
 
@@ -242,6 +246,19 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir):
     logging.info(
         "Exported the model with signatures %s to %s.", sorted(signatures), serving_model_dir
     )
+
+
+def flip_averaged(model):
+    """model, with the horizontal mirror of each image averaged in: the same call
+    signature, one model call on the images and their mirrors together."""
+
+    def predict(images, training=False):
+        mirrors = tf.reverse(images, axis=[2])
+        both = model(tf.concat([images, mirrors], axis=0), training=training)
+        count = tf.shape(images)[0]
+        return (both[:count] + tf.reverse(both[count:], axis=[2])) / 2
+
+    return predict
 
 
 def model_outputs(probabilities):
@@ -346,10 +363,14 @@ def image_header_size(encoded):
     )
 
 
-def write_model_metadata(serving_model_dir, image_size, convention):
+def write_model_metadata(serving_model_dir, image_size, convention, test_time_flip=False):
     """The classes and image size beside the SavedModel, for tools that load it later."""
     path = os.path.join(serving_model_dir, features.MODEL_METADATA_FILE)
     tf.io.gfile.makedirs(os.path.dirname(path))
-    metadata = {"image_size": image_size, "mask_convention": convention.to_json_dict()}
+    metadata = {
+        "image_size": image_size,
+        "mask_convention": convention.to_json_dict(),
+        "test_time_flip": test_time_flip,
+    }
     with tf.io.gfile.GFile(path, "w") as metadata_file:
         metadata_file.write(json.dumps(metadata, indent=2))

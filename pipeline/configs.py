@@ -111,7 +111,21 @@ class TrainingConfig:
     freeze_encoder_epochs: int = 0
     decoder_filters: tuple[int, ...] = (128, 64, 48, 16)
     batchnorm_momentum: float = 0.9
+    # The exported model averages each image's prediction with its mirror image's:
+    # twice the work per image at serving (and in the Evaluator).
+    test_time_flip: bool = False
     seed: int = 0  # weights, shuffling and augmentation; threads still add some noise
+
+
+# Training recipes: named sets of TrainingConfig values (--recipe), which flags override.
+# "default" is tuned on the embedded synthetic data, within the default run's 15 minutes;
+# "photos" on real Oxford-IIIT Pet photos, by 5-fold cross-validation (bench/cross_validate.py,
+# docs/models.md), at about twice the default's training time.
+DEFAULT_RECIPE = "default"
+RECIPES = {
+    DEFAULT_RECIPE: TrainingConfig(),
+    "photos": TrainingConfig(augmentation="affine", alpha=1.0, loss="dice_ce"),
+}
 
 
 @dataclasses.dataclass(frozen=True)

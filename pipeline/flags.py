@@ -46,40 +46,47 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
         help=f"folders: share held out for the Evaluator ({configs.FolderSplit.eval_fraction})",
     )
     parser.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
-    training = configs.TrainingConfig()
-    group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=int, default=training.epochs)
+    group = parser.add_argument_group(
+        "training (unset flags take the --recipe's values; pipeline/configs.py RECIPES)"
+    )
     group.add_argument(
-        "--train-steps",
+        "--recipe",
+        choices=sorted(configs.RECIPES),
+        default=configs.DEFAULT_RECIPE,
+        help="a set of training settings: 'default' is tuned for the embedded data and the "
+        "15-minute run; 'photos' for real photos, slower (docs/models.md) "
+        "(default: %(default)s)",
+    )
+    training_flag = lambda name, help, **options: group.add_argument(
+        flag_name(name), default=None, help=f"{help} ({recipe_values(name)})", **options
+    )
+    training_flag("epochs", "passes over the training split", type=int)
+    training_flag("train_steps", "total training steps instead of whole epochs (None)", type=int)
+    training_flag("batch_size", "examples per step", type=int)
+    training_flag("image_size", "the Transform's square output side, a multiple of 32", type=int)
+    training_flag("class_mode", "trimap, binary_border_as_pet or binary_border_as_background")
+    training_flag("learning_rate", "Adam's initial rate, decayed by a cosine", type=float)
+    training_flag("loss", "dice, dice_ce or focal")
+    training_flag(
+        "augmentation",
+        "none; flip: flips and brightness/contrast; affine: flip plus zoom, rotation, shift "
+        "and saturation",
+    )
+    training_flag("backbone", "the encoder: mobilenet_v2 or efficientnet_b0")
+    training_flag("alpha", "MobileNetV2 width: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4", type=float)
+    training_flag(
+        "encoder_weights", "'imagenet', 'none', or a path to the backbone's no-top weights"
+    )
+    training_flag(
+        "test_time_flip",
+        "the exported model averages each image's prediction with its mirror image's: "
+        "twice the work per image",
+        action=argparse.BooleanOptionalAction,
+    )
+    training_flag(
+        "freeze_encoder_epochs",
+        "with pretrained encoder weights, train the decoder alone for this many epochs first",
         type=int,
-        default=training.train_steps,
-        help="total training steps (default: whole epochs)",
-    )
-    group.add_argument("--batch-size", type=int, default=training.batch_size)
-    group.add_argument("--image-size", type=int, default=training.image_size)
-    group.add_argument("--class-mode", default=training.class_mode)
-    group.add_argument(
-        "--backbone", default=training.backbone, help="mobilenet_v2 or efficientnet_b0"
-    )
-    group.add_argument("--alpha", type=float, default=training.alpha, help="MobileNetV2 width")
-    group.add_argument("--loss", default=training.loss, help="dice, dice_ce or focal")
-    group.add_argument(
-        "--encoder-weights",
-        default=training.encoder_weights,
-        help="'imagenet', 'none', or a path to the backbone's no-top weights",
-    )
-    group.add_argument(
-        "--augmentation",
-        default=training.augmentation,
-        help="none; flip: flips and brightness/contrast; affine: flip plus zoom, rotation, "
-        "shift and saturation (default: %(default)s)",
-    )
-    group.add_argument(
-        "--freeze-encoder-epochs",
-        type=at_least(0),
-        default=training.freeze_encoder_epochs,
-        help="with pretrained encoder weights, train the decoder alone for this many epochs "
-        "first (default: %(default)s)",
     )
     evaluation = configs.EvaluationConfig()
     group = parser.add_argument_group("blessing")
@@ -101,27 +108,47 @@ def config_from_args(args, output_dir: str) -> configs.PipelineConfig:
         pipeline_name=args.pipeline_name,
         output_dir=absolute(output_dir),
         data=data_source_from_args(args),
-        training=configs.TrainingConfig(**{name: getattr(args, name) for name in TRAINING_FLAGS}),
+        training=training_from_args(args),
         evaluation=configs.EvaluationConfig(
             **{name: getattr(args, name) for name in BLESSING_FLAGS}
         ),
     )
 
 
-# Settings whose flag is the field's name in dashes (--batch-size: batch_size), with the
-# field's default: the rest of TrainingConfig and EvaluationConfig keeps its defaults.
+def training_from_args(args) -> configs.TrainingConfig:
+    """The --recipe's TrainingConfig, with the training flags that were given."""
+    given = {name: getattr(args, name) for name in TRAINING_FLAGS}
+    return dataclasses.replace(
+        configs.RECIPES[args.recipe], **{k: v for k, v in given.items() if v is not None}
+    )
+
+
+def recipe_values(name: str) -> str:
+    """A training flag's default for its help: "default: 30" where every recipe agrees,
+    else each recipe's, "recipe default: 0.5, photos: 1.0"."""
+    values = {recipe: getattr(training, name) for recipe, training in configs.RECIPES.items()}
+    if len(set(values.values())) == 1:
+        return f"default: {values[configs.DEFAULT_RECIPE]}"
+    return "recipe " + ", ".join(f"{recipe}: {value}" for recipe, value in values.items())
+
+
+# Settings whose flag is the field's name in dashes (--batch-size: batch_size); unset, they
+# take the recipe's value. The rest of TrainingConfig keeps the recipe's values, and the
+# rest of EvaluationConfig its defaults.
 TRAINING_FLAGS = (
     "epochs",
     "train_steps",
     "batch_size",
     "image_size",
     "class_mode",
+    "learning_rate",
+    "loss",
+    "augmentation",
     "backbone",
     "alpha",
-    "loss",
     "encoder_weights",
-    "augmentation",
     "freeze_encoder_epochs",
+    "test_time_flip",
 )
 BLESSING_FLAGS = ("blessing_metric", "blessing_min")
 
@@ -214,6 +241,18 @@ def between(low: float, high: float):
         return value
 
     return number
+
+
+def renamed(parser: argparse.ArgumentParser, names: dict[str, str]):
+    """Old flag names that now fail with one line naming the new one, instead of argparse's
+    "unrecognized arguments" (the commands take the runners' names for the same things)."""
+
+    class Renamed(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            parser.error(f"{option_string} is now {names[option_string]}")
+
+    for old in names:
+        parser.add_argument(old, action=Renamed, nargs="?", help=argparse.SUPPRESS)
 
 
 def flag_name(attribute: str) -> str:

@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+
+from bench import cross_validate
+from tests import trap_files
+
+
+@pytest.mark.parametrize("num_examples, folds", [(10, 5), (11, 3), (358, 5)])
+def test_each_example_is_held_out_in_exactly_one_fold(num_examples, folds):
+    held_out = []
+    for fold in range(folds):
+        train, fold_held_out = cross_validate.fold_indices(num_examples, folds, fold, seed=0)
+        assert not set(train) & set(fold_held_out)
+        assert len(train) + len(fold_held_out) == num_examples
+        held_out.append(fold_held_out)
+    assert sorted(np.concatenate(held_out).tolist()) == list(range(num_examples))
+    sizes = [len(fold) for fold in held_out]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_cross_validation_scores_every_fold_and_keeps_earlier_recipes(tmp_path, capsys):
+    oxford_dir = trap_files.generated_oxford_folder(str(tmp_path / "oxford"), 9, num_test=3)
+    trap_files.write_image("truncated_jpeg", f"{oxford_dir}/images/samoyed_900.jpg")
+    trap_files.write_trimap("ok", f"{oxford_dir}/annotations/trimaps/samoyed_900.png")
+    with open(f"{oxford_dir}/annotations/trainval.txt", "a") as lines:
+        lines.write("samoyed_900 30 2 20\n")
+    results = tmp_path / "cv.json"
+    common_flags = ["--oxford-dir", oxford_dir, "--folds", "2", "--results", str(results)]
+    tiny = ["--epochs", "1", "--train-steps", "1", "--image-size", "64", "--alpha", "0.35"]
+    tiny += ["--encoder-weights", "none", "--batch-size", "2"]
+
+    assert cross_validate.main([*common_flags, *tiny, "--name", "first"]) == 0
+    assert cross_validate.main([*common_flags, *tiny, "--augmentation", "affine"]) == 0
+
+    recipes = json.loads(results.read_text())["recipes"]
+    # Unnamed, a recipe is named by the settings it changes from the defaults.
+    assert list(recipes) == [
+        "first",
+        "image_size=64, epochs=1, batch_size=2, train_steps=1, augmentation=affine, "
+        "alpha=0.35, encoder_weights=none",
+    ]
+    first = recipes["first"]
+    # The 9 trainval pairs, not the 3 test ones nor the truncated photo, split 2 ways.
+    assert first["pairs"] == 9
+    assert [fold["held_out"] for fold in first["per_fold"]] == [5, 4]
+    for fold in first["per_fold"]:
+        for kind in ("plain", "flip_averaged"):
+            assert 0 <= fold[kind]["mean_dice"] <= 1
+            assert set(fold[kind]) >= {"dice_pet", "dice_background", "dice_border"}
+    values = [fold["plain"]["mean_dice"] for fold in first["per_fold"]]
+    assert first["plain"]["mean_dice"]["mean"] == pytest.approx(np.mean(values))
+    assert first["plain"]["mean_dice"]["std"] == pytest.approx(np.std(values, ddof=1))
+    assert first["training"]["augmentation"] == "flip"
+    output = capsys.readouterr()
+    assert "samoyed_900" in output.err  # the skipped pair is named
+    assert "first" in output.out and "augmentation=affine" in output.out  # both in the table
+
+
+def test_a_source_other_than_a_folder_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cross_validate.main(["--dataset", "synthetic_pets_tiny"])
+    assert exit.value.code == 2
+    assert "pass --oxford-dir or --image-dir" in capsys.readouterr().err
