@@ -1,12 +1,19 @@
 """Command-line tools on a pushed model: `predict` (masks and overlays) and `evaluate`.
 
 Both load only the pushed SavedModel and its metadata (inference/model.py), never the
-pipeline, so they work in a fresh process wherever the project is installed.
+pipeline, so they work in a fresh process wherever the project is installed. They import
+TensorFlow (through inference/model.py) only once their flags are parsed, so that `--help`
+and flag errors answer at once.
 """
 
 import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 import logging
 import sys
+
+from pipeline import configs
+
+# Where local_runner.py pushes with its defaults.
+DEFAULT_MODEL_DIR = configs.PipelineConfig().serving_model_dir
 
 
 def setup_logging():

@@ -1,9 +1,9 @@
 """Measure a pushed model on labelled images: Dice, IoU and pixel accuracy over the whole set.
 
-    evaluate --data /data/oxford-iiit-pet --subset test
-    evaluate --data /data/oxford-iiit-pet --limit 40 --worst 8
-    evaluate --images photos/ --masks masks/ --mask-values "background=0,pet=1+2"
-    evaluate --images photos/ --masks masks/ --mask-palette "background=#000000,pet=#ff0000"
+    evaluate --oxford-dir /data/oxford-iiit-pet --subset test
+    evaluate --oxford-dir /data/oxford-iiit-pet --limit 40 --worst 8
+    evaluate --image-dir photos/ --mask-dir masks/ --mask-values "background=0,pet=1+2"
+    evaluate --image-dir photos/ --mask-dir masks/ --mask-palette "background=#000000,pet=#ff0000"
 
 Scores are exact over the whole set, as in the pipeline's Evaluator: intersections and
 sizes are summed over every pixel of every image, then divided (not a mean of per-image
@@ -12,7 +12,7 @@ Masks are read in the model's own convention unless --mask-values or --mask-pale
 otherwise; their classes are matched to the model's by name. Pairs that cannot be read
 (corrupt files, a mask of another size, unknown mask values) are skipped and listed.
 
-Writes OUTPUT/metrics.json and, with --worst N, OUTPUT/worst.png: the N images of lowest
+Writes OUTPUT_DIR/metrics.json and, with --worst N, OUTPUT_DIR/worst.png: the N images of lowest
 mean Dice, as rows of image | true mask | predicted mask | overlay.
 """
 
@@ -24,13 +24,11 @@ import os
 import sys
 
 import numpy as np
-import tensorflow as tf
 from tqdm import tqdm
 
 import inference
 from evaluation import visualize
 from evaluation.metrics import SetMetrics, WorstKept
-from inference.model import DEFAULT_MODEL_DIR, load_model
 from inference.predict import MIN_FREE_MB, describe_skipped
 from models.mask_convention import MaskFormat, mask_class_ids, parse_mask_format
 from pipeline import configs, flags, preflight
@@ -46,41 +44,56 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL_DIR,
+        default=inference.DEFAULT_MODEL_DIR,
         help="a pushed version directory, or the directory above them (newest version used); "
         "default: %(default)s",
     )
-    parser.add_argument("--data", help="a folder in the Oxford-IIIT Pet layout")
+    # The runners' names for the same folders (pipeline/flags.py).
     parser.add_argument(
-        "--layout",
-        choices=layouts.LAYOUTS,
-        help="default: oxford when DATA has images/ and annotations/trimaps/, folder when "
-        "--images and --masks are given",
+        "--oxford-dir", help="the Oxford-IIIT Pet archives unpacked (images/, annotations/)"
     )
-    parser.add_argument("--images", help="folder layout: the images")
-    parser.add_argument("--masks", help="folder layout: the masks, matched to images by stem")
+    parser.add_argument("--image-dir", help="a folder of images (with --mask-dir)")
+    parser.add_argument("--mask-dir", help="masks named like their images (with --image-dir)")
     parser.add_argument("--mask-values", help='e.g. "background=0,pet=1" ("pet=1+3": 2 values)')
     parser.add_argument(
         "--mask-palette", help='colour masks, e.g. "background=#000000,pet=#ff0000"'
     )
-    parser.add_argument("--subset", choices=oxford_layout.SUBSETS, default="all", help="Oxford")
-    parser.add_argument("--output", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
+    parser.add_argument(
+        "--subset",
+        choices=oxford_layout.SUBSETS,
+        default="all",
+        help="--oxford-dir: which of its lists (default: %(default)s)",
+    )
+    parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
     parser.add_argument(
         "--worst", type=flags.at_least(0), default=0, metavar="N", help="draw the N worst"
     )
     parser.add_argument(
         "--limit", type=flags.at_least(1), metavar="N", help="evaluate the first N pairs only"
     )
+    flags.renamed(
+        parser,
+        {
+            "--data": "--oxford-dir",
+            "--images": "--image-dir",
+            "--masks": "--mask-dir",
+            "--output": "--output-dir",
+            "--layout": "--oxford-dir, or --image-dir with --mask-dir",
+        },
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # TensorFlow is imported only now, so that --help and flag errors answer at once.
+    from inference.model import load_model
+
     inference.setup_logging()
     try:
         discovery, source = find_data(args)  # before loading the model: fails faster
         # And before any scoring: metrics must have somewhere to go.
-        preflight.check_output_dir(args.output, flag="--output", min_free_mb=MIN_FREE_MB)
+        preflight.check_output_dir(args.output_dir, flag="--output-dir", min_free_mb=MIN_FREE_MB)
         model = load_model(args.model)
         mask_format = choose_mask_format(args, source["layout"], model)
         to_model_ids = class_mapping(mask_format, model)
@@ -106,7 +119,7 @@ def main(argv=None) -> int:
         **metrics.result(),
         "per_image_mean_dice": metrics.per_image,
     }
-    metrics_path = os.path.join(args.output, "metrics.json")
+    metrics_path = os.path.join(args.output_dir, "metrics.json")
     limited = ""
     if args.limit is not None and args.limit < len(discovery.pairs):
         limited = f" (the first {args.limit} of {len(discovery.pairs)}: --limit)"
@@ -126,7 +139,7 @@ def main(argv=None) -> int:
         return 1
     print(f"Metrics: {metrics_path}")
     if worst:
-        worst_path = os.path.join(args.output, "worst.png")
+        worst_path = os.path.join(args.output_dir, "worst.png")
         grid = visualize.comparison_grid(
             [(f"{name}  mean Dice {score:.3f}", *arrays) for score, name, arrays in worst],
             model.num_classes,
@@ -139,31 +152,30 @@ def main(argv=None) -> int:
 
 def find_data(args):
     """The pairs to evaluate, and a description of where they come from."""
-    layout = args.layout
-    if layout is None:
-        if args.images or args.masks:
-            layout = "folder"
-        elif args.data and not os.path.isdir(args.data):
-            raise SourceError(f"--data {args.data} does not exist (or is not a folder).")
-        elif args.data and _looks_like_oxford(args.data):
-            layout = "oxford"
-        elif args.data:
+    if args.oxford_dir and (args.image_dir or args.mask_dir):
+        raise SourceError("Pass --oxford-dir or --image-dir with --mask-dir, not both.")
+    if args.oxford_dir:
+        if not os.path.isdir(args.oxford_dir):
             raise SourceError(
-                f"{args.data} is not in the Oxford layout (images/ and annotations/trimaps/). "
-                "For a folder of images and a folder of masks, pass --images DIR --masks DIR."
+                f"--oxford-dir {args.oxford_dir} does not exist (or is not a folder)."
             )
-        else:
-            raise SourceError("Nothing to evaluate: pass --data DIR or --images DIR --masks DIR.")
-    if layout == "oxford":
-        if not args.data:
-            raise SourceError("--layout oxford needs --data DIR (holding images/, annotations/).")
-        source = {"layout": layout, "data": args.data, "subset": args.subset}
-        discovery, _ = layouts.discover(layout, root=args.data, subset=args.subset)
+        if not _looks_like_oxford(args.oxford_dir):
+            raise SourceError(
+                f"{args.oxford_dir} is not in the Oxford layout (images/ and "
+                "annotations/trimaps/). For a folder of images and a folder of masks, pass "
+                "--image-dir DIR --mask-dir DIR."
+            )
+        source = {"layout": "oxford", "oxford_dir": args.oxford_dir, "subset": args.subset}
+        discovery, _ = layouts.discover("oxford", root=args.oxford_dir, subset=args.subset)
         return discovery, source
-    if not (args.images and args.masks):
-        raise SourceError("--layout folder needs --images DIR and --masks DIR.")
-    source = {"layout": layout, "images": args.images, "masks": args.masks}
-    discovery, _ = layouts.discover(layout, image_dir=args.images, mask_dir=args.masks)
+    if not (args.image_dir or args.mask_dir):
+        raise SourceError(
+            "Nothing to evaluate: pass --oxford-dir DIR or --image-dir DIR --mask-dir DIR."
+        )
+    if not (args.image_dir and args.mask_dir):
+        raise SourceError("--image-dir and --mask-dir go together.")
+    source = {"layout": "folder", "image_dir": args.image_dir, "mask_dir": args.mask_dir}
+    discovery, _ = layouts.discover("folder", image_dir=args.image_dir, mask_dir=args.mask_dir)
     return discovery, source
 
 
@@ -198,6 +210,8 @@ def evaluate_pairs(model, pairs, mask_format, to_model_ids, num_worst=0):
     The worst rows are (mean Dice, name, (image, true ids, predicted ids)), lowest first;
     only `num_worst` of them are kept in memory at any time.
     """
+    from inference.model import ImageRefused
+
     metrics = SetMetrics(model.class_names, model.convention.background)
     problems, worst = [], WorstKept(num_worst)
     for pair in tqdm(pairs, desc="evaluate", unit="image"):
@@ -208,10 +222,8 @@ def evaluate_pairs(model, pairs, mask_format, to_model_ids, num_worst=0):
         except BadFile as error:
             problems.append(error)
             continue
-        except tf.errors.InvalidArgumentError as error:
-            problems.append(
-                BadFile(pair.image_path, f"the model cannot decode it ({error.message})")
-            )
+        except ImageRefused as error:
+            problems.append(BadFile(pair.image_path, str(error)))
             continue
         true_ids = to_model_ids[mask_class_ids(stored_values, mask_format.stored_convention)]
         score = metrics.add(pair.name, true_ids, predicted_ids)

@@ -15,16 +15,18 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import message
 
+from inference import DEFAULT_MODEL_DIR
 from models import features, mask_convention
-from pipeline import configs
 
-# Where local_runner.py pushes with its defaults.
-DEFAULT_MODEL_DIR = configs.PipelineConfig().serving_model_dir
 SIGNATURE = "segment_image"
 
 
 class ModelError(ValueError):
     """No usable pushed model where one was expected; the message says how to get one."""
+
+
+class ImageRefused(ValueError):
+    """The model's signature refused an image (corrupt, truncated, too large, ...)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +61,10 @@ class PushedModel:
     def predict(self, encoded_image: bytes) -> np.ndarray:
         """Encoded image bytes -> class ids, int32 [H, W] at the image's own size."""
         segment_image = self.saved_model.signatures[SIGNATURE]
-        outputs = segment_image(image=tf.constant(encoded_image))
+        try:
+            outputs = segment_image(image=tf.constant(encoded_image))
+        except tf.errors.InvalidArgumentError as error:
+            raise ImageRefused(f"the model cannot decode it ({error.message})") from None
         return outputs[features.CLASS_IDS_OUTPUT].numpy()
 
     def mask_values(self, class_ids) -> np.ndarray:

@@ -1,13 +1,13 @@
 """Segment images with a pushed model: a mask PNG and an overlay PNG per image.
 
     predict photos/                        # every image in the folder
-    predict cat.jpg dog.png --output out/  # single files
+    predict cat.jpg dog.png --output-dir out/  # single files
     predict photos/ --model outputs/serving_model/pet-segmentation/1795485067
 
-Writes OUTPUT/masks/NAME.png (one channel, each pixel the stored value of its predicted
+Writes OUTPUT_DIR/masks/NAME.png (one channel, each pixel the stored value of its predicted
 class in the model's convention: for pets the Oxford trimap values 1 = pet,
-2 = background, 3 = border) and OUTPUT/overlays/NAME.png (the photo blended with the class
-colours). The masks folder can go straight back into `evaluate --masks`, or into training.
+2 = background, 3 = border) and OUTPUT_DIR/overlays/NAME.png (the photo blended with the class
+colours). The masks folder can go straight back into `evaluate --mask-dir`, or into training.
 Files that cannot be read are skipped and listed at the end.
 """
 
@@ -18,13 +18,11 @@ import os
 import sys
 
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
 import inference
 from evaluation import visualize
-from inference.model import DEFAULT_MODEL_DIR, ModelError, load_model
 from pipeline import configs, flags, preflight
 from sources.image_files import BadFile, SourceError, read_image
 from sources.pairs import IMAGE_EXTENSIONS, list_files
@@ -40,19 +38,26 @@ def parse_args(argv=None):
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL_DIR,
+        default=inference.DEFAULT_MODEL_DIR,
         help="a pushed version directory, or the directory above them (newest version used); "
         "default: %(default)s",
     )
-    parser.add_argument("--output", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
+    parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
     parser.add_argument(
-        "--alpha", type=flags.between(0, 1), default=0.5, help="overlay opacity of colours"
+        "--opacity",
+        type=flags.between(0, 1),
+        default=0.5,
+        help="of the class colours in the overlays (default: %(default)s)",
     )
+    flags.renamed(parser, {"--output": "--output-dir", "--alpha": "--opacity"})
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # TensorFlow is imported only now, so that --help and flag errors answer at once.
+    from inference.model import ModelError, load_model
+
     inference.setup_logging()
     try:
         paths, problems = list_images(args.inputs)
@@ -63,18 +68,18 @@ def main(argv=None) -> int:
                 f"files ending {', '.join(IMAGE_EXTENSIONS)}."
             )
         # Before the model loads: a folder that takes no files fails in a second.
-        preflight.check_output_dir(args.output, flag="--output", min_free_mb=MIN_FREE_MB)
+        preflight.check_output_dir(args.output_dir, flag="--output-dir", min_free_mb=MIN_FREE_MB)
         model = load_model(args.model)
     except (ModelError, SourceError, preflight.ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(model.describe())
 
-    written, failed = predict_files(model, paths, args.output, args.alpha)
+    written, failed = predict_files(model, paths, args.output_dir, args.opacity)
     problems += failed
     print(
-        f"Wrote {len(written)} masks to {os.path.join(args.output, 'masks')} and their "
-        f"overlays to {os.path.join(args.output, 'overlays')}."
+        f"Wrote {len(written)} masks to {os.path.join(args.output_dir, 'masks')} and their "
+        f"overlays to {os.path.join(args.output_dir, 'overlays')}."
     )
     for line in describe_skipped(problems):
         print(line)
@@ -102,8 +107,10 @@ def list_images(inputs):
     return paths, problems
 
 
-def predict_files(model, paths, output_dir, alpha=0.5):
+def predict_files(model, paths, output_dir, opacity=0.5):
     """Writes each image's mask and overlay; returns (written names, BadFiles skipped)."""
+    from inference.model import ImageRefused
+
     mask_dir = os.path.join(output_dir, "masks")
     overlay_dir = os.path.join(output_dir, "overlays")
     os.makedirs(mask_dir, exist_ok=True)
@@ -116,13 +123,13 @@ def predict_files(model, paths, output_dir, alpha=0.5):
         except BadFile as error:
             problems.append(error)
             continue
-        except tf.errors.InvalidArgumentError as error:
-            problems.append(BadFile(path, f"the model cannot decode it ({error.message})"))
+        except ImageRefused as error:
+            problems.append(BadFile(path, str(error)))
             continue
         name = _stem(path)
         Image.fromarray(model.mask_values(class_ids)).save(os.path.join(mask_dir, f"{name}.png"))
         blended = visualize.overlay(
-            image.rgb, class_ids, model.num_classes, alpha, class_names=model.class_names
+            image.rgb, class_ids, model.num_classes, opacity, class_names=model.class_names
         )
         Image.fromarray(np.asarray(blended)).save(os.path.join(overlay_dir, f"{name}.png"))
         written.append(name)

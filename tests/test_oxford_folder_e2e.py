@@ -77,7 +77,7 @@ def test_predict_and_evaluate_use_the_pushed_model_in_a_new_process(folder_run, 
     models_dir = os.path.dirname(summary.pushed_model_dir)  # the newest version is picked
     evaluate = subprocess.run(
         [sys.executable, "-m", "inference.evaluate", "--model", models_dir]
-        + ["--data", oxford_dir, "--subset", "test", "--output", str(tmp_path / "eval")],
+        + ["--oxford-dir", oxford_dir, "--subset", "test", "--output-dir", str(tmp_path / "eval")],
         capture_output=True,
         text=True,
         check=True,
@@ -93,7 +93,7 @@ def test_predict_and_evaluate_use_the_pushed_model_in_a_new_process(folder_run, 
 
     subprocess.run(
         [sys.executable, "-m", "inference.predict", f"{oxford_dir}/images/pug_902.jpg"]
-        + ["--model", models_dir, "--output", str(tmp_path / "predicted")],
+        + ["--model", models_dir, "--output-dir", str(tmp_path / "predicted")],
         capture_output=True,
         text=True,
         check=True,

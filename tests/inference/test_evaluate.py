@@ -58,7 +58,7 @@ def run(models_root, *args, model="pet-segmentation"):
 def test_folder_layout_scores_the_whole_set(models_root, folder_data, tmp_path, capsys):
     images, masks = folder_data
     output = tmp_path / "eval"
-    assert run(models_root, "--images", images, "--masks", masks, "--output", output) == 0
+    assert run(models_root, "--image-dir", images, "--mask-dir", masks, "--output-dir", output) == 0
 
     report = json.loads((output / "metrics.json").read_text())
     assert_scores(report)
@@ -82,7 +82,7 @@ def test_folder_layout_scores_the_whole_set(models_root, folder_data, tmp_path, 
 def test_worst_grid_and_limit(models_root, folder_data, tmp_path):
     images, masks = folder_data
     output = tmp_path / "eval"
-    args = ["--images", images, "--masks", masks, "--output", output, "--worst", 1]
+    args = ["--image-dir", images, "--mask-dir", masks, "--output-dir", output, "--worst", 1]
     assert run(models_root, *args, "--limit", 1) == 0
 
     report = json.loads((output / "metrics.json").read_text())
@@ -105,14 +105,23 @@ def test_mask_classes_are_matched_to_the_model_by_name(models_root, tmp_path):
 
     values = "border=20,background=0,pet=10"
     output = tmp_path / "eval"
-    args = ["--images", images, "--masks", masks, "--mask-values", values, "--output", output]
+    args = [
+        "--image-dir",
+        images,
+        "--mask-dir",
+        masks,
+        "--mask-values",
+        values,
+        "--output-dir",
+        output,
+    ]
     assert run(models_root, *args) == 0
     assert_scores(json.loads((output / "metrics.json").read_text()))
 
 
 def test_mask_classes_not_the_models_are_an_error(models_root, folder_data, capsys):
     images, masks = folder_data
-    args = ["--images", images, "--masks", masks, "--mask-values", "background=2,cat=1"]
+    args = ["--image-dir", images, "--mask-dir", masks, "--mask-values", "background=2,cat=1"]
     assert run(models_root, *args) == 1
     error = capsys.readouterr().err
     assert "(background, cat) are not the model's (pet, background, border)" in error
@@ -121,15 +130,15 @@ def test_mask_classes_not_the_models_are_an_error(models_root, folder_data, caps
 
 def test_not_an_oxford_folder_says_what_to_pass(models_root, folder_data, capsys):
     images, _ = folder_data
-    assert run(models_root, "--data", images) == 1
-    assert "--images DIR --masks DIR" in capsys.readouterr().err
+    assert run(models_root, "--oxford-dir", images) == 1
+    assert "--image-dir DIR --mask-dir DIR" in capsys.readouterr().err
 
 
 def test_oxford_layout_in_a_fresh_process(models_root, oxford_data, tmp_path):
     """`python -m inference.evaluate` with only the model and the installed project."""
     output = tmp_path / "eval"
-    command = [sys.executable, "-m", "inference.evaluate", "--data", oxford_data]
-    command += ["--model", str(models_root / "pet-segmentation"), "--output", str(output)]
+    command = [sys.executable, "-m", "inference.evaluate", "--oxford-dir", oxford_data]
+    command += ["--model", str(models_root / "pet-segmentation"), "--output-dir", str(output)]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
 
     assert result.returncode == 0, result.stderr
@@ -141,11 +150,11 @@ def test_oxford_layout_in_a_fresh_process(models_root, oxford_data, tmp_path):
 
 
 def test_a_missing_data_folder_is_said_to_be_missing(models_root, tmp_path, capsys):
-    assert run(models_root, "--data", str(tmp_path / "no" / "such" / "dir")) == 1
+    assert run(models_root, "--oxford-dir", str(tmp_path / "no" / "such" / "dir")) == 1
     error = capsys.readouterr().err.strip()
     assert (
         error
-        == f"error: --data {tmp_path / 'no' / 'such' / 'dir'} does not exist (or is not a folder)."
+        == f"error: --oxford-dir {tmp_path / 'no' / 'such' / 'dir'} does not exist (or is not a folder)."
     )
 
 
@@ -158,11 +167,18 @@ def test_an_unwritable_output_is_refused_before_any_scoring(
     monkeypatch.setattr(evaluate, "evaluate_pairs", lambda *args: scored.append(args))
     output = str(tmp_path / "a_file" / "eval")
     code = evaluate.main(
-        ["--model", str(models_root / "pet-segmentation"), "--images", images, "--masks", masks]
-        + ["--output", output]
+        [
+            "--model",
+            str(models_root / "pet-segmentation"),
+            "--image-dir",
+            images,
+            "--mask-dir",
+            masks,
+        ]
+        + ["--output-dir", output]
     )
     assert code == 1 and scored == []
-    assert "pass another --output." in capsys.readouterr().err
+    assert "pass another --output-dir." in capsys.readouterr().err
 
 
 def test_metrics_are_printed_even_when_they_cannot_be_written(
@@ -179,8 +195,15 @@ def test_metrics_are_printed_even_when_they_cannot_be_written(
 
     monkeypatch.setattr("builtins.open", full_disk)
     code = evaluate.main(
-        ["--model", str(models_root / "pet-segmentation"), "--images", images, "--masks", masks]
-        + ["--output", str(output)]
+        [
+            "--model",
+            str(models_root / "pet-segmentation"),
+            "--image-dir",
+            images,
+            "--mask-dir",
+            masks,
+        ]
+        + ["--output-dir", str(output)]
     )
     assert code == 1
     captured = capsys.readouterr()

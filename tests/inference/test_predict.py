@@ -22,7 +22,7 @@ def test_predict_folder_writes_masks_in_trimap_values_and_overlays(
     images, _ = folder_data
     output = tmp_path / "out"
     code = predict.main(
-        [images, "--model", str(models_root / "pet-segmentation"), "--output", str(output)]
+        [images, "--model", str(models_root / "pet-segmentation"), "--output-dir", str(output)]
     )
 
     assert code == 0
@@ -45,7 +45,7 @@ def test_predict_single_file(models_root, folder_data, tmp_path):
     output = tmp_path / "out"
     model_dir = str(models_root / "pet-segmentation" / "7")
     code = predict.main(
-        [os.path.join(images, "b.png"), "--model", model_dir, "--output", str(output)]
+        [os.path.join(images, "b.png"), "--model", model_dir, "--output-dir", str(output)]
     )
 
     assert code == 0
@@ -97,10 +97,10 @@ def test_an_output_that_takes_no_files_is_refused_before_the_model_loads(
     output = str(tmp_path / "a_file" / "out") if where == "under_a_file" else "/proc/x"
     loaded = []
     monkeypatch.setattr(predict, "load_model", lambda path: loaded.append(path))
-    assert predict.main([images, "--output", output]) == 1
+    assert predict.main([images, "--output-dir", output]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"error: The output directory {output} is not usable")
-    assert error.endswith("pass another --output.") and len(error.splitlines()) == 1
+    assert error.endswith("pass another --output-dir.") and len(error.splitlines()) == 1
     assert loaded == []
 
 
@@ -109,7 +109,7 @@ def test_a_junk_saved_model_is_one_clear_error(tmp_path, folder_data, capsys):
     version = tmp_path / "serving" / "5"
     version.mkdir(parents=True)
     (version / "saved_model.pb").write_bytes(b"\x08\x01junk that is not a SavedModel")
-    assert predict.main([images, "--model", str(version), "--output", str(tmp_path / "o")]) == 1
+    assert predict.main([images, "--model", str(version), "--output-dir", str(tmp_path / "o")]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"error: Cannot load the SavedModel in {version} (")
     assert "Pass --model a version directory the Pusher wrote" in error
@@ -121,7 +121,7 @@ def test_a_dangling_link_is_reported_not_dropped(models_root, folder_data, tmp_p
     os.symlink(str(tmp_path / "gone.jpg"), os.path.join(images, "broken_1.jpg"))
     output = tmp_path / "out"
     code = predict.main(
-        [images, "--model", str(models_root / "pet-segmentation"), "--output", str(output)]
+        [images, "--model", str(models_root / "pet-segmentation"), "--output-dir", str(output)]
     )
     assert code == 0
     out = capsys.readouterr().out

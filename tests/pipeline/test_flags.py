@@ -1,11 +1,14 @@
-"""Counts and fractions every command parses the same way: a bad value is refused by
-argparse, naming the flag, instead of meaning the default or a slice from the end."""
+"""The flags every command shares: counts and fractions parsed the same way everywhere (a bad
+value is refused by argparse, naming the flag), and the training recipes and their flags."""
+
+import argparse
+import dataclasses
 
 import pytest
 
 from bench import compare_models, serving, trainer_input, transform
 from inference import evaluate, predict
-from pipeline import flags
+from pipeline import configs, flags
 
 
 def test_at_least_takes_whole_numbers_from_its_minimum():
@@ -30,7 +33,11 @@ def test_between_takes_numbers_in_the_closed_range():
         (evaluate.parse_args, ["--limit", "0"], "argument --limit: 0: it must be 1 or more"),
         (evaluate.parse_args, ["--limit", "-1"], "argument --limit: -1: it must be 1 or more"),
         (evaluate.parse_args, ["--worst", "-1"], "argument --worst: -1: it must be 0 or more"),
-        (predict.parse_args, ["x", "--alpha", "2"], "argument --alpha: 2.0: it must be between"),
+        (
+            predict.parse_args,
+            ["x", "--opacity", "2"],
+            "argument --opacity: 2.0: it must be between",
+        ),
         (serving.main, ["--rounds", "0"], "argument --rounds: 0: it must be 1 or more"),
         (serving.main, ["--images", "8"], "argument --images: 8: it must be 32 or more"),
         (trainer_input.main, ["--steps", "0"], "argument --steps: 0: it must be 1 or more"),
@@ -59,3 +66,82 @@ def test_benchmarks_check_training_settings_as_the_runners_do(tmp_path, main, ar
     assert str(exit_info.value).startswith("Configuration error: ")
     assert "it must be 1 or more" in str(exit_info.value)
     assert not (tmp_path / "none").exists()
+
+
+def parsed_training(*arguments):
+    parser = argparse.ArgumentParser()
+    flags.add_flags(parser)
+    return flags.config_from_args(parser.parse_args(list(arguments)), "out").training
+
+
+def test_no_training_flag_means_the_default_recipe():
+    assert parsed_training() == configs.TrainingConfig() == configs.RECIPES["default"]
+
+
+def test_a_recipe_sets_every_training_setting_and_given_flags_override_it():
+    photos = configs.RECIPES["photos"]
+    assert photos != configs.TrainingConfig()
+    assert parsed_training("--recipe", "photos") == photos
+    overridden = parsed_training("--recipe", "photos", "--alpha", "0.35", "--epochs", "3")
+    assert overridden == dataclasses.replace(photos, alpha=0.35, epochs=3)
+
+
+def test_every_training_flag_reaches_its_setting():
+    values = {
+        "epochs": "7",
+        "train_steps": "9",
+        "batch_size": "3",
+        "image_size": "160",
+        "class_mode": "binary_border_as_pet",
+        "learning_rate": "0.01",
+        "loss": "focal",
+        "augmentation": "none",
+        "backbone": "efficientnet_b0",
+        "alpha": "0.75",
+        "encoder_weights": "none",
+        "freeze_encoder_epochs": "2",
+    }
+    assert set(values) | {"test_time_flip"} == set(flags.TRAINING_FLAGS)
+    arguments = [part for name, value in values.items() for part in (flags.flag_name(name), value)]
+    training = parsed_training(*arguments, "--test-time-flip")
+    for name, value in values.items():
+        assert str(getattr(training, name)) == value
+    assert training.test_time_flip is True
+    assert parsed_training("--recipe", "photos", "--no-test-time-flip").test_time_flip is False
+
+
+def test_an_unknown_recipe_is_refused_with_the_choices(capsys):
+    with pytest.raises(SystemExit):
+        parsed_training("--recipe", "fast")
+    assert "invalid choice: 'fast' (choose from 'default', 'photos')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "parse, old, new",
+    [
+        (evaluate.parse_args, "--data", "--oxford-dir"),
+        (evaluate.parse_args, "--images", "--image-dir"),
+        (evaluate.parse_args, "--masks", "--mask-dir"),
+        (evaluate.parse_args, "--output", "--output-dir"),
+        (predict.parse_args, "--output", "--output-dir"),
+        (predict.parse_args, "--alpha", "--opacity"),
+    ],
+)
+def test_old_flag_names_say_the_new_one(capsys, parse, old, new):
+    arguments = ["x.jpg"] if parse is predict.parse_args else []
+    with pytest.raises(SystemExit) as exit:
+        parse([*arguments, old, "value"])
+    assert exit.value.code == 2
+    assert f"error: {old} is now {new}" in capsys.readouterr().err
+
+
+def test_commands_name_the_same_folders_as_the_runners():
+    parser = argparse.ArgumentParser()
+    flags.add_flags(parser)
+    runner = {action.dest for action in parser._actions}
+    evaluated = evaluate.parse_args(["--oxford-dir", "d"])
+    assert {"oxford_dir", "image_dir", "mask_dir", "mask_values", "mask_palette"} <= runner
+    assert {"oxford_dir", "image_dir", "mask_dir", "mask_values", "mask_palette"} <= set(
+        vars(evaluated)
+    )
+    assert "output_dir" in vars(evaluated) and "output_dir" in vars(predict.parse_args(["x"]))

@@ -153,7 +153,7 @@ def test_the_process_survives_and_still_serves(served):
 def run_predict(model_dir, inputs, output_dir):
     return subprocess.run(
         [sys.executable, "-m", "inference.predict", *inputs, "--model", model_dir]
-        + ["--output", str(output_dir)],
+        + ["--output-dir", str(output_dir)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
