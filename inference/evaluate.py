@@ -48,16 +48,7 @@ def parse_args(argv=None):
         help="a pushed version directory, or the directory above them (newest version used); "
         "default: %(default)s",
     )
-    # The runners' names for the same folders (pipeline/flags.py).
-    parser.add_argument(
-        "--oxford-dir", help="the Oxford-IIIT Pet archives unpacked (images/, annotations/)"
-    )
-    parser.add_argument("--image-dir", help="a folder of images (with --mask-dir)")
-    parser.add_argument("--mask-dir", help="masks named like their images (with --image-dir)")
-    parser.add_argument("--mask-values", help='e.g. "background=0,pet=1" ("pet=1+3": 2 values)')
-    parser.add_argument(
-        "--mask-palette", help='colour masks, e.g. "background=#000000,pet=#ff0000"'
-    )
+    flags.add_folder_flags(parser)  # the runners' flags for the same folders
     parser.add_argument(
         "--subset",
         choices=oxford_layout.SUBSETS,

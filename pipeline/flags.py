@@ -29,17 +29,7 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
     data.add_argument("--eval-split", help="TFDS split expression for evaluation")
     data.add_argument("--image-key", help="a TFDS dataset's image feature name")
     data.add_argument("--mask-key", help="a TFDS dataset's mask feature name")
-    data.add_argument(
-        "--oxford-dir", help="the Oxford-IIIT Pet archives unpacked (images/, annotations/)"
-    )
-    data.add_argument("--image-dir", help="a folder of images (with --mask-dir)")
-    data.add_argument("--mask-dir", help="masks named like their images (with --image-dir)")
-    data.add_argument(
-        "--mask-values", help="what mask values mean, e.g. background=0,pet=1 (pet=1+3: two)"
-    )
-    data.add_argument(
-        "--mask-palette", help="colour masks: class colours, e.g. background=#000000,pet=#ff0000"
-    )
+    add_folder_flags(data)
     data.add_argument(
         "--eval-fraction",
         type=float,
@@ -100,6 +90,21 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
         type=float,
         default=evaluation.blessing_min,
         help="a model whose blessing metric is below this on the eval split is not blessed",
+    )
+
+
+def add_folder_flags(group):
+    """The flags naming a folder source and its masks: the runners' and `evaluate`'s."""
+    group.add_argument(
+        "--oxford-dir", help="the Oxford-IIIT Pet archives unpacked (images/, annotations/)"
+    )
+    group.add_argument("--image-dir", help="a folder of images (with --mask-dir)")
+    group.add_argument("--mask-dir", help="masks named like their images (with --image-dir)")
+    group.add_argument(
+        "--mask-values", help="what mask values mean, e.g. background=0,pet=1 (pet=1+3: two)"
+    )
+    group.add_argument(
+        "--mask-palette", help="colour masks: class colours, e.g. background=#000000,pet=#ff0000"
     )
 
 

@@ -158,23 +158,20 @@ def test_a_missing_data_folder_is_said_to_be_missing(models_root, tmp_path, caps
     )
 
 
+def folder_flags(folder_data):
+    images, masks = folder_data
+    return ["--image-dir", images, "--mask-dir", masks]
+
+
 def test_an_unwritable_output_is_refused_before_any_scoring(
     models_root, folder_data, tmp_path, capsys, monkeypatch
 ):
-    images, masks = folder_data
     (tmp_path / "a_file").write_text("")
     scored = []
     monkeypatch.setattr(evaluate, "evaluate_pairs", lambda *args: scored.append(args))
     output = str(tmp_path / "a_file" / "eval")
     code = evaluate.main(
-        [
-            "--model",
-            str(models_root / "pet-segmentation"),
-            "--image-dir",
-            images,
-            "--mask-dir",
-            masks,
-        ]
+        ["--model", str(models_root / "pet-segmentation"), *folder_flags(folder_data)]
         + ["--output-dir", output]
     )
     assert code == 1 and scored == []
@@ -184,7 +181,6 @@ def test_an_unwritable_output_is_refused_before_any_scoring(
 def test_metrics_are_printed_even_when_they_cannot_be_written(
     models_root, folder_data, tmp_path, capsys, monkeypatch
 ):
-    images, masks = folder_data
     output = tmp_path / "eval"
     real_open = open
 
@@ -195,14 +191,7 @@ def test_metrics_are_printed_even_when_they_cannot_be_written(
 
     monkeypatch.setattr("builtins.open", full_disk)
     code = evaluate.main(
-        [
-            "--model",
-            str(models_root / "pet-segmentation"),
-            "--image-dir",
-            images,
-            "--mask-dir",
-            masks,
-        ]
+        ["--model", str(models_root / "pet-segmentation"), *folder_flags(folder_data)]
         + ["--output-dir", str(output)]
     )
     assert code == 1

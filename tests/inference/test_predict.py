@@ -96,7 +96,7 @@ def test_an_output_that_takes_no_files_is_refused_before_the_model_loads(
     (tmp_path / "a_file").write_text("")
     output = str(tmp_path / "a_file" / "out") if where == "under_a_file" else "/proc/x"
     loaded = []
-    monkeypatch.setattr(predict, "load_model", lambda path: loaded.append(path))
+    monkeypatch.setattr(model_lib, "load_model", lambda path: loaded.append(path))
     assert predict.main([images, "--output-dir", output]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"error: The output directory {output} is not usable")
