@@ -68,6 +68,7 @@ def test_model_from_the_folder_is_pushed_with_its_classes(folder_run):
     assert metadata == {
         "image_size": 64,
         "mask_convention": mask_convention.trimap_convention("trimap").to_json_dict(),
+        "test_time_flip": False,
     }
 
 
