@@ -60,6 +60,21 @@ def tiny_examples():
     return tf.data.Dataset.from_tensor_slices((images, masks))
 
 
+def train_tiny(config, epochs):
+    """train_model on 8 random 64 px examples, 2 steps an epoch: (model, Snapshots)."""
+    snapshots = Snapshots()
+    model = trainer.train_model(
+        config,
+        tiny_examples(),
+        image_size=64,
+        num_classes=3,
+        epochs=epochs,
+        steps_per_epoch=2,
+        callbacks=[snapshots],
+    )
+    return model, snapshots
+
+
 def changed(before, after):
     return [not np.array_equal(b, a) for b, a in zip(before, after, strict=True)]
 
@@ -68,16 +83,7 @@ def test_a_frozen_pretrained_encoder_keeps_its_weights_and_statistics_then_train
     weights = tmp_path / "encoder.h5"
     write_encoder_weights(weights, image_size=64)
     config = training_config(encoder_weights=str(weights), freeze_encoder_epochs=1)
-    snapshots = Snapshots()
-    model = trainer.train_model(
-        config,
-        tiny_examples(),
-        image_size=64,
-        num_classes=3,
-        epochs=2,
-        steps_per_epoch=2,
-        callbacks=[snapshots],
-    )
+    model, snapshots = train_tiny(config, epochs=2)
     start, frozen, unfrozen = snapshots.encoder
     assert not any(changed(start, frozen))
     decoder_start, decoder_frozen, _ = snapshots.decoder
@@ -91,18 +97,11 @@ def test_a_frozen_pretrained_encoder_keeps_its_weights_and_statistics_then_train
 
 def test_freezing_an_encoder_trained_from_scratch_is_skipped_with_a_warning(caplog):
     config = training_config(encoder_weights="none", freeze_encoder_epochs=1)
-    snapshots = Snapshots()
     with caplog.at_level(logging.WARNING):
-        trainer.train_model(
-            config,
-            tiny_examples(),
-            image_size=64,
-            num_classes=3,
-            epochs=1,
-            steps_per_epoch=1,
-            callbacks=[snapshots],
-        )
+        _, snapshots = train_tiny(config, epochs=1)
     assert "freeze_encoder_epochs=1 ignored: the encoder has no pretrained weights" in caplog.text
+    start, first_epoch = snapshots.encoder
+    assert sum(changed(start, first_epoch)) > 0.9 * len(start)  # the encoder trained
 
 
 def lopsided_model():
