@@ -47,8 +47,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         config = flags.config_from_args(args, output_dir=os.devnull)
-        preflight.check_settings(config)
-        preflight._check_encoder_weights(config.training.encoder_weights)
+        print(preflight.check(config))  # the runners' checks: settings, weights, the folder
     except (flags.FlagError, preflight.ConfigError) as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
