@@ -34,7 +34,7 @@ import tf_keras
 from bench import common
 from components.folder_example_gen.executor import PairReader
 from evaluation.metrics import SetMetrics
-from models import features, preprocessing, trainer
+from models import features, preprocessing, signatures, trainer
 from pipeline import configs, flags, preflight
 from sources import layouts
 from sources.image_files import BadFile
@@ -172,7 +172,7 @@ def score(model, images, masks, names, convention):
     """Scores in inference mode, plain and with the mirror image averaged in."""
     plain = SetMetrics(convention.class_names, convention.background)
     flipped = SetMetrics(convention.class_names, convention.background)
-    with_mirror = trainer.flip_averaged(model)  # what --test-time-flip exports
+    with_mirror = signatures.flip_averaged(model)  # what --test-time-flip exports
     for start in range(0, len(images), 16):
         batch = images[start : start + 16]
         probabilities = model(batch, training=False).numpy()

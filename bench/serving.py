@@ -23,9 +23,9 @@ for several rounds of calls. Images/s is the batch size over a side's median cal
 (the median shrugs off calls that another process disturbed); the ratio is that of the
 two medians; latency percentiles pool all calls; the JSON keeps each round's images/s
 to show the spread. A profile follows at both batch sizes, again interleaved: decoding
-alone (tf.map_fn of trainer.decode_served_image), decoding + resizing + scaling (the
+alone (tf.map_fn of signatures.decode_served_image), decoding + resizing + scaling (the
 signature's map_fn without the model), the bare model, and serving variants rebuilt
-around the same Keras model by the Trainer's own trainer.image_bytes_signature: as
+around the same Keras model by the Trainer's own signatures.image_bytes_signature: as
 exported (to check that the rebuilt functions cost what the exported one does), with
 map_fn's parallel_iterations=1 (is decoding running in parallel?), and with a proposed
 decode_one (with and without the model).
@@ -53,7 +53,7 @@ import tf_keras
 from PIL import Image
 
 from bench import common
-from models import features, preprocessing, trainer
+from models import features, preprocessing, signatures
 from pipeline import component_ids, configs, flags
 
 NAME = "serving"
@@ -144,7 +144,7 @@ def proposed_decode_one(encoded, image_size):
             default=decode_at(1),
         )
 
-    height, width = trainer.image_header_size(encoded)
+    height, width = signatures.image_header_size(encoded)
     checks = [
         tf.debugging.assert_positive(tf.strings.length(encoded), message="empty image"),
         tf.debugging.assert_non_negative(height, message="not a JPEG, PNG, GIF or BMP"),
@@ -186,7 +186,7 @@ def decode_only():
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def decode(images):
         return tf.map_fn(
-            lambda encoded: tf.reduce_max(trainer.decode_served_image(encoded)),
+            lambda encoded: tf.reduce_max(signatures.decode_served_image(encoded)),
             images,
             fn_output_signature=tf.TensorSpec([], tf.uint8),
         )
@@ -317,16 +317,16 @@ def measured_functions(signature, model, image_size):
     def call_signature(images):
         return signature(images=images)
 
-    # Rebuilt around the same Keras model by the Trainer's own code (models/trainer.py).
+    # Rebuilt around the same Keras model by the Trainer's own code (models/signatures.py).
     return {
         "signature": call_signature,
         "bare": bare,
-        "replica": trainer.image_bytes_signature(model, image_size),
-        "sequential": trainer.image_bytes_signature(model, image_size, parallel_iterations=1),
-        "proposed": trainer.image_bytes_signature(
+        "replica": signatures.image_bytes_signature(model, image_size),
+        "sequential": signatures.image_bytes_signature(model, image_size, parallel_iterations=1),
+        "proposed": signatures.image_bytes_signature(
             model, image_size, decode_one=proposed_decode_one
         ),
-        "preprocess": preprocess_only(image_size, trainer.served_image_to_model_input),
+        "preprocess": preprocess_only(image_size, signatures.served_image_to_model_input),
         "proposed_preprocess": preprocess_only(image_size, proposed_decode_one),
         "decode": decode_only(),
     }

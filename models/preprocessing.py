@@ -5,7 +5,7 @@ and scaled to [-1, 1], the input range MobileNetV2 was trained with. Masks are r
 nearest-neighbour, because class labels must never be interpolated, and mapped from stored
 values to class ids (models/mask_convention.py holds the convention).
 
-The same image path serves raw bytes at inference time (see trainer.py), so training and
+The same image path serves raw bytes at inference time (see signatures.py), so training and
 serving cannot drift apart.
 """
 

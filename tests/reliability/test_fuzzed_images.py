@@ -6,7 +6,7 @@ huge size, junk before or after. Each goes through
 - `sources/image_files.py` `read_image` (ExampleGens, predict, evaluate): an image or a
   `BadFile` with a reason;
 - `read_mask` with the trimap convention: a mask or a `BadFile`;
-- the serving signatures' decoding (`models/trainer.py` `decode_served_image`): an image
+- the serving signatures' decoding (`models/signatures.py` `decode_served_image`): an image
   tensor or an `InvalidArgumentError`;
 - (slow: it needs a pushed model) the pushed SavedModel's `segment_image` and
   `serving_default` signatures in a fresh process: a mask exactly where the decoding gave
@@ -25,7 +25,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from models import features, trainer
+from models import features, signatures
 from models.mask_convention import MaskFormat
 from sources.image_files import BadFile, read_image, read_mask
 from tests.reliability.helpers import serve_files
@@ -157,7 +157,7 @@ def test_read_mask_gives_a_mask_or_a_reason(fuzzed):
 def decoded_shapes(inputs) -> dict[str, list | None]:
     """{name: [height, width] the serving decoding gives, or None where it refuses}."""
     decode = tf.function(
-        trainer.decode_served_image, input_signature=[tf.TensorSpec([], tf.string)]
+        signatures.decode_served_image, input_signature=[tf.TensorSpec([], tf.string)]
     )
     shapes = {}
 

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from models import features, trainer
+from models import features, signatures
 from tests.reliability.helpers import PROJECT_DIR, serve_files
 
 # Tests marked slow need a trained, pushed model (`good_run`): a pipeline run, ~4 minutes.
@@ -102,7 +102,7 @@ def hostile_dir(tmp_path_factory):
 @pytest.mark.parametrize("name", EXPECTED)
 def test_the_decoding_guard_decodes_or_refuses_before_decoding(hostile_dir, name):
     decode = tf.function(
-        trainer.decode_served_image, input_signature=[tf.TensorSpec([], tf.string)]
+        signatures.decode_served_image, input_signature=[tf.TensorSpec([], tf.string)]
     )
     encoded = tf.constant((hostile_dir / name).read_bytes())
     if isinstance(EXPECTED[name], list):
