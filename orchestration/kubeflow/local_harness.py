@@ -678,14 +678,14 @@ def check_arguments(backend, python, store, image, mounts) -> None:
     if image:
         if not shutil.which("podman"):
             raise ValueError(
-                "No podman on this machine: install it (see the README's Kubeflow section) "
+                "No podman on this machine: install it (see docs/kubeflow.md) "
                 "or leave out --image to run the tasks as subprocesses."
             )
         exists = subprocess.run(["podman", "image", "exists", image], capture_output=True)
         if exists.returncode != 0:
             raise ValueError(
-                f"--image {image} is not among podman's images: build it (see the README's "
-                "Kubeflow section) or pass one that `podman images` lists."
+                f"--image {image} is not among podman's images: build it (see docs/kubeflow.md) "
+                "or pass one that `podman images` lists."
             )
 
 

@@ -18,7 +18,7 @@ from pipeline import configs
 _RUNNING = "Component %s is running."
 _FINISHED = "Component %s is finished."
 _CACHED = "A cached execution %d is used."
-# Known harmless warnings on this stack (see the README's troubleshooting section).
+# Known harmless warnings on this stack (see docs/development.md, "Messages that look alarming").
 _HARMLESS = (
     "property_predicate is not supported",
     "must be binary-compatible",

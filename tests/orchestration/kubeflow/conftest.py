@@ -16,7 +16,7 @@ def project_image(tmp_path_factory):
     if not shutil.which("podman"):
         pytest.skip(
             "podman is not installed: the image cannot be built here "
-            "(../shared/containers/setup.sh installs it; see the README's Kubeflow section)"
+            "(../shared/containers/setup.sh installs it; see docs/kubeflow.md)"
         )
     log_path = tmp_path_factory.mktemp("image") / "build.log"
     with open(log_path, "w") as log:
