@@ -40,6 +40,20 @@ def confusion_counts(true_ids, predicted_ids, num_classes: int):
     return intersection, count(true_ids), count(predicted_ids)
 
 
+def confusion_matrix(true_ids, predicted_ids, num_classes: int) -> np.ndarray:
+    """int64 [C, C]: pixels of true class i (row) predicted as class j (column).
+
+    Its diagonal, row sums and column sums are confusion_counts' intersection, true size
+    and predicted size.
+    """
+    intersection, true_size, _ = confusion_counts(true_ids, predicted_ids, num_classes)
+    del intersection, true_size  # confusion_counts checked shapes and ranges
+    true_ids = np.asarray(true_ids).astype(np.int64).ravel()
+    predicted_ids = np.asarray(predicted_ids).astype(np.int64).ravel()
+    pairs = true_ids * num_classes + predicted_ids
+    return np.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
 def dice_from_counts(intersection, true_size, predicted_size) -> np.ndarray:
     """Per-class Dice = 2*I / (|T| + |P|); NaN where a class is in neither."""
     intersection = np.asarray(intersection, dtype=np.float64)
@@ -114,6 +128,8 @@ class SetMetrics:
         self.background_id = None if background is None else self.class_names.index(background)
         self.counts = np.zeros((3, len(self.class_names)), np.int64)  # I, |T|, |P| per class
         self.foreground_counts = np.zeros((3, 2), np.int64)  # the same for background, fg
+        # Pixels of true class i (row) predicted as class j (column), over the set.
+        self.confusion = np.zeros((len(self.class_names),) * 2, np.int64)
         self.per_image = {}  # name -> that image's mean Dice
 
     @property
@@ -122,7 +138,9 @@ class SetMetrics:
 
     def add(self, name: str, true_ids, predicted_ids) -> float:
         """Counts one image's pixels; returns the image's own mean Dice."""
-        counts = np.stack(confusion_counts(true_ids, predicted_ids, self.num_classes))
+        confusion = confusion_matrix(true_ids, predicted_ids, self.num_classes)
+        self.confusion += confusion
+        counts = np.stack([np.diag(confusion), confusion.sum(axis=1), confusion.sum(axis=0)])
         self.counts += counts
         if self.background_id is not None:
             self.foreground_counts += np.stack(
@@ -157,6 +175,8 @@ class SetMetrics:
                 "true": dict(zip(self.class_names, true_size)),
                 "predicted": dict(zip(self.class_names, predicted_size)),
             },
+            # Rows: the true class, columns: the predicted class, in class_names' order.
+            "confusion_matrix": self.confusion.tolist(),
         }
 
 

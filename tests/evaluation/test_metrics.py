@@ -42,6 +42,22 @@ def test_set_metrics_sums_counts_over_images_of_different_sizes():
     assert (result["images"], result["pixels"]) == (2, 8)
     assert result["counts"]["true"] == {"pet": 1, "background": 5, "border": 2}
     assert accumulator.per_image["one"] == pytest.approx(1 / 3)
+    # Rows true, columns predicted: pet -> pet 1; background -> pet 1, background 4;
+    # border -> background 2.
+    assert result["confusion_matrix"] == [[1, 0, 0], [1, 4, 0], [0, 2, 0]]
+
+
+def test_confusion_matrix_agrees_with_the_counts():
+    rng = np.random.default_rng(0)
+    true_ids, predicted_ids = rng.integers(0, 3, (2, 7, 5))
+    matrix = metrics.confusion_matrix(true_ids, predicted_ids, 3)
+    intersection, true_size, predicted_size = metrics.confusion_counts(true_ids, predicted_ids, 3)
+    np.testing.assert_array_equal(np.diag(matrix), intersection)
+    np.testing.assert_array_equal(matrix.sum(axis=1), true_size)
+    np.testing.assert_array_equal(matrix.sum(axis=0), predicted_size)
+    assert matrix.sum() == 35
+    with pytest.raises(ValueError, match="class ids must be in"):
+        metrics.confusion_matrix([[3]], [[0]], 3)
 
 
 def test_worst_kept_holds_the_lowest_scores_only_lowest_first():
