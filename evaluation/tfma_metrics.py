@@ -35,11 +35,13 @@ protos are on `tensorflow_model_analysis` only once `tfx` is imported.
     )
 """
 
+import dataclasses
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import apache_beam as beam
 import numpy as np
-from tensorflow_model_analysis.metrics import metric_types, metric_util
+from tensorflow_model_analysis.metrics import metric_specs, metric_types, metric_util
+from tensorflow_model_analysis.proto import config_pb2
 
 from evaluation.metrics import confusion_counts, foreground_ids, metric_names, scores
 
@@ -190,25 +192,125 @@ metric_types.register_metric(SegmentationMetrics)
 def candidate_metrics_by_slice(evaluation_uri: str) -> dict[tuple, dict[str, float]]:
     """{slice key: {metric name: value}} of the candidate model in a TFMA evaluation.
 
-    The slice key is () for the whole split, else ((feature, value), ...). Once a blessed
-    baseline exists, TFMA also records the baseline's metrics (model_name "baseline") and
-    the candidate's differences to them (is_diff), under the same names: both are left out.
+    The slice key is () for the whole split, else ((feature, value), ...).
+    """
+    return metrics_by_model(evaluation_uri)[CANDIDATE]
+
+
+# The models of an evaluation, as metrics_by_model names them.
+CANDIDATE = "candidate"
+BASELINE = "baseline"
+DIFF = "diff"  # the candidate's metric minus the baseline's
+
+
+def metrics_by_model(evaluation_uri: str) -> dict[str, dict[tuple, dict[str, float]]]:
+    """{CANDIDATE | BASELINE | DIFF: {slice key: {metric name: value}}} of an evaluation.
+
+    Without a baseline, TFMA names the one model "" and the BASELINE and DIFF entries are
+    empty. With one, TFX's Evaluator names the models "candidate" and "baseline", and the
+    candidate's keys marked is_diff hold its differences to the baseline.
     """
     import tensorflow_model_analysis as tfma
 
-    by_slice = {}
+    by_model = {CANDIDATE: {}, BASELINE: {}, DIFF: {}}
     for metrics_for_slice in tfma.load_metrics(evaluation_uri):
         slice_key = tuple(
             (key.column, _slice_value(key)) for key in metrics_for_slice.slice_key.single_slice_keys
         )
-        values = by_slice.setdefault(slice_key, {})
         for key_and_value in metrics_for_slice.metric_keys_and_values:
             key = key_and_value.key
-            if key.is_diff or key.model_name == "baseline":
+            if not key_and_value.value.HasField("double_value"):
                 continue
-            if key_and_value.value.HasField("double_value"):
-                values[key.name] = key_and_value.value.double_value.value
-    return by_slice
+            model = BASELINE if key.model_name == BASELINE else CANDIDATE
+            if key.is_diff:
+                model = DIFF
+            values = by_model[model].setdefault(slice_key, {})
+            values[key.name] = key_and_value.value.double_value.value
+    return by_model
+
+
+@dataclasses.dataclass
+class Check:
+    """One blessing threshold of the Evaluator, and how the candidate fared."""
+
+    metric: str
+    description: str  # e.g. "mean_dice >= 0.5", "mean_dice - baseline's >= -0.01"
+    value: float | None  # the candidate's value, or its difference to the baseline
+    passed: bool | None  # None: the Evaluator recorded no validation result
+
+
+def blessing_checks(evaluation_uri: str) -> tuple[list[Check], bool | None]:
+    """The thresholds the Evaluator applied to the whole split, each passed or failed, and
+    TFMA's overall validation verdict (None when it recorded none).
+
+    The thresholds are read from the evaluation's own eval_config.json: on a first run, with
+    no blessed baseline, TFX's Evaluator drops the change thresholds, so only the checks
+    that were made are listed.
+    """
+    import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.writers import eval_config_writer
+
+    eval_config = eval_config_writer.load_eval_run(evaluation_uri)[0]
+    try:
+        validation = tfma.load_validation_result(evaluation_uri)
+    except (FileNotFoundError, IndexError, OSError):
+        validation = None
+    failed = set()
+    if validation is not None:
+        for per_slice in validation.metric_validations_per_slice:
+            if per_slice.slice_key.single_slice_keys:
+                continue  # the pipeline's thresholds are on the whole split only
+            for failure in per_slice.failures:
+                failed.add((failure.metric_key.name, failure.metric_key.is_diff))
+    by_model = metrics_by_model(evaluation_uri)
+    overall = {model: by_slice.get((), {}) for model, by_slice in by_model.items()}
+    checks = []
+    for metric, threshold in _whole_split_thresholds(eval_config):
+        if threshold.HasField("value_threshold"):
+            bounds = threshold.value_threshold
+            for field, operator in (("lower_bound", ">="), ("upper_bound", "<=")):
+                if bounds.HasField(field):
+                    checks.append(
+                        Check(
+                            metric,
+                            f"{metric} {operator} {getattr(bounds, field).value:g}",
+                            overall[CANDIDATE].get(metric),
+                            None if validation is None else (metric, False) not in failed,
+                        )
+                    )
+        if threshold.HasField("change_threshold"):
+            change = threshold.change_threshold
+            higher = change.direction == config_pb2.MetricDirection.HIGHER_IS_BETTER
+            for field, what in (("absolute", ""), ("relative", " (relative)")):
+                if change.HasField(field):
+                    bound = getattr(change, field).value
+                    checks.append(
+                        Check(
+                            metric,
+                            f"{metric} - baseline's{what} {'>=' if higher else '<='} {bound:g}",
+                            overall[DIFF].get(metric),
+                            None if validation is None else (metric, True) not in failed,
+                        )
+                    )
+    return checks, None if validation is None else validation.validation_ok
+
+
+def _whole_split_thresholds(eval_config):
+    """(metric name, MetricThreshold) of every threshold that applies to the whole split."""
+    for metrics_spec in eval_config.metrics_specs:
+        for name, threshold in metrics_spec.thresholds.items():
+            yield name, threshold
+        for metric in metrics_spec.metrics:
+            if not (metric.HasField("threshold") or metric.per_slice_thresholds):
+                continue
+            # A MetricConfig's thresholds apply to its metric's .name: for ours, the
+            # threshold_metric of its config (see the module docstring).
+            name = metric_specs.metric_instance(metric).name
+            if metric.HasField("threshold"):
+                yield name, metric.threshold
+            for per_slice in metric.per_slice_thresholds:
+                if any(not spec.ListFields() for spec in per_slice.slicing_specs):
+                    yield name, per_slice.threshold
 
 
 def _slice_value(single_slice_key):

@@ -12,6 +12,7 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.api import model_eval_lib
+from tensorflow_model_analysis.api import types as tfma_types
 from tensorflow_model_analysis.evaluators import (
     metrics_plots_and_validations_evaluator as evaluator_lib,
 )
@@ -507,3 +508,148 @@ def test_tfma_evaluator_end_to_end_with_threshold():
         beam_util.assert_that(
             evaluation[constants.VALIDATIONS_KEY], check_validation, label="validation"
         )
+
+
+# ---------------------------------------------------------------------------
+# Reading an evaluation back: the baseline beside the candidate, the blessing checks
+# ---------------------------------------------------------------------------
+
+
+def _write_evaluation(output_path, candidate_ids):
+    """An evaluation as TFX's Evaluator writes it, of a candidate against a baseline: the
+    "models" are the probabilities stored in the examples (TFMA's model-agnostic mode)."""
+    labels = [np.array([[0, 0], [0, 0]]), np.array([[1, 1], [2, 0]])]
+    baseline_ids = [np.array([[0, 0], [0, 1]]), np.array([[1, 1], [1, 0]])]
+
+    def example(index):
+        values = {
+            "species": tf.train.Int64List(value=[index]),
+            "mask_xf": tf.train.Int64List(value=labels[index].ravel()),
+            "candidate": tf.train.FloatList(value=_probabilities(candidate_ids[index]).ravel()),
+            "baseline": tf.train.FloatList(value=_probabilities(baseline_ids[index]).ravel()),
+        }
+        feature = {
+            name: tf.train.Feature(
+                **{"int64_list" if name in ("species", "mask_xf") else "float_list": value}
+            )
+            for name, value in values.items()
+        }
+        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+    schema = text_format.Parse(
+        'feature { name: "mask_xf" type: INT } feature { name: "candidate" type: FLOAT } '
+        'feature { name: "baseline" type: FLOAT } feature { name: "species" type: INT }',
+        schema_pb2.Schema(),
+    )
+    threshold = config_pb2.MetricThreshold(
+        value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": 0.5}),
+        change_threshold=config_pb2.GenericChangeThreshold(
+            direction=config_pb2.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -0.01}
+        ),
+    )
+    label_keys = {"probabilities": "mask_xf"}
+    eval_config = config_pb2.EvalConfig(
+        model_specs=[
+            config_pb2.ModelSpec(
+                name="candidate",
+                label_keys=label_keys,
+                prediction_keys={"probabilities": "candidate"},
+            ),
+            config_pb2.ModelSpec(
+                name="baseline",
+                is_baseline=True,
+                label_keys=label_keys,
+                prediction_keys={"probabilities": "baseline"},
+            ),
+        ],
+        metrics_specs=[
+            config_pb2.MetricsSpec(
+                output_names=["probabilities"],
+                model_names=["candidate", "baseline"],
+                metrics=[
+                    config_pb2.MetricConfig(class_name="ExampleCount"),
+                    _metric_with_overall_threshold(threshold),
+                ],
+            )
+        ],
+        slicing_specs=[config_pb2.SlicingSpec(), config_pb2.SlicingSpec(feature_keys=["species"])],
+    )
+    tfx_io = tfxio_test_util.InMemoryTFExampleRecord(
+        schema=schema, raw_record_column_name=constants.ARROW_INPUT_COLUMN
+    )
+    # TFMA refuses change thresholds without a baseline model; these name the two models
+    # (the extractors read their predictions from the examples).
+    models = [
+        tfma_types.EvalSharedModel(model_name="candidate"),
+        tfma_types.EvalSharedModel(model_name="baseline", is_baseline=True),
+    ]
+    with beam.Pipeline() as pipeline:
+        _ = (
+            pipeline
+            | beam.Create([example(0), example(1)])
+            | tfx_io.BeamSource()
+            | model_eval_lib.ExtractEvaluateAndWriteResults(
+                eval_config=eval_config,
+                eval_shared_model=models,
+                output_path=str(output_path),
+                extractors=[
+                    features_extractor.FeaturesExtractor(eval_config),
+                    labels_extractor.LabelsExtractor(eval_config),
+                    example_weights_extractor.ExampleWeightsExtractor(eval_config),
+                    materialized_predictions_extractor.MaterializedPredictionsExtractor(
+                        eval_config
+                    ),
+                    unbatch_extractor.UnbatchExtractor(),
+                    slice_key_extractor.SliceKeyExtractor(eval_config=eval_config),
+                ],
+                evaluators=[evaluator_lib.MetricsPlotsAndValidationsEvaluator(eval_config)],
+            )
+        )
+    return str(output_path)
+
+
+# The baseline: example 0 (all pet) with 3 of 4 pet pixels right, 1 called background;
+# example 1 (2 background, 1 border, 1 pet) with the border called background.
+# Pet 2*4/(5+4) = 8/9, background 2*2/(2+4) = 2/3, border 0: mean Dice 14/27 = 0.5185.
+BASELINE_MEAN_DICE = (8 / 9 + 2 / 3 + 0) / 3
+
+
+def test_evaluation_read_back_with_baseline_and_passed_checks(tmp_path):
+    perfect = [np.array([[0, 0], [0, 0]]), np.array([[1, 1], [2, 0]])]
+    uri = _write_evaluation(tmp_path, perfect)
+
+    by_model = tfma_metrics.metrics_by_model(uri)
+    assert by_model[tfma_metrics.CANDIDATE][()]["mean_dice"] == pytest.approx(1.0)
+    assert by_model[tfma_metrics.BASELINE][()]["mean_dice"] == pytest.approx(BASELINE_MEAN_DICE)
+    assert by_model[tfma_metrics.DIFF][()]["mean_dice"] == pytest.approx(1 - BASELINE_MEAN_DICE)
+    # Per slice as well: the cat alone (example 0): baseline pet 6/7, background 0.
+    cats = (("species", 0),)
+    assert by_model[tfma_metrics.BASELINE][cats]["mean_dice"] == pytest.approx(3 / 7)
+    assert by_model[tfma_metrics.CANDIDATE][cats]["example_count"] == 1
+    candidate = tfma_metrics.candidate_metrics_by_slice(uri)
+    assert set(candidate) == {(), cats, (("species", 1),)}
+    assert candidate[()]["mean_dice"] == pytest.approx(1.0)
+
+    checks, validation_ok = tfma_metrics.blessing_checks(uri)
+    assert validation_ok is True
+    assert [(c.description, c.passed) for c in checks] == [
+        ("mean_dice >= 0.5", True),
+        ("mean_dice - baseline's >= -0.01", True),
+    ]
+    assert checks[0].value == pytest.approx(1.0)
+    assert checks[1].value == pytest.approx(1 - BASELINE_MEAN_DICE)
+
+
+def test_failed_checks_are_named(tmp_path):
+    # Everything called background: pet 0, background 2*2/(2+8) = 0.4, border 0.
+    everything_background = [np.ones((2, 2), int), np.ones((2, 2), int)]
+    uri = _write_evaluation(tmp_path, everything_background)
+
+    checks, validation_ok = tfma_metrics.blessing_checks(uri)
+    assert validation_ok is False
+    assert [(c.description, c.passed) for c in checks] == [
+        ("mean_dice >= 0.5", False),
+        ("mean_dice - baseline's >= -0.01", False),
+    ]
+    assert checks[0].value == pytest.approx(0.4 / 3)
+    assert checks[1].value == pytest.approx(0.4 / 3 - BASELINE_MEAN_DICE)
