@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import re
 
 import tensorflow_model_analysis as tfma
 
@@ -10,6 +11,7 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 from tfx import v1 as tfx
 
+from components.data_validation import OXFORD_PETS_SCHEMA, CuratedSchemaGen, ExampleValidator
 from components.evaluator import Evaluator
 from components.folder_example_gen import FolderExampleGen
 from components.latest_pushed_model import LatestPushedModel
@@ -37,8 +39,10 @@ def create_pipeline(
     # that code in their config still makes an edit there re-run them.
     example_gen = example_gen_for(config.data)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
-    example_validator = tfx.components.ExampleValidator(
+    schema_gen = schema_gen_for(config.data, statistics_gen.outputs["statistics"])
+    # Any anomaly fails it, and Transform waits for it: nothing trains on examples that
+    # do not match their schema (components/data_validation).
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
     )
@@ -61,6 +65,7 @@ def create_pipeline(
         # StatisticsGen already describes the raw examples.
         disable_statistics=True,
     )
+    transform.add_upstream_node(example_validator)
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=example_gen.outputs["examples"],
@@ -131,6 +136,32 @@ def baseline_finder(config: configs.PipelineConfig, candidate_model):
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id(component_ids.BASELINE_RESOLVER)
+
+
+# TFDS datasets whose examples have the Oxford-IIIT Pet features (models/features.py).
+OXFORD_TFDS_DATASETS = ("oxford_iiit_pet", "synthetic_pets")
+
+
+def has_oxford_features(source: configs.DataSource) -> bool:
+    """Whether the source writes the Oxford-IIIT Pet features: image and mask, breed label,
+    species, file name (components/tfds_example_gen, components/folder_example_gen)."""
+    if isinstance(source, configs.OxfordFolderSource):
+        return True
+    if isinstance(source, configs.TFDSSource):
+        # "name", "name/config", "name:4.*.*", "name/config:1.1.0"
+        return re.split(r"[/:]", source.dataset, maxsplit=1)[0] in OXFORD_TFDS_DATASETS
+    return False
+
+
+def schema_gen_for(source: configs.DataSource, statistics):
+    """The schema the examples are validated against, and parsed with downstream: the
+    curated one shipped with the project for sources with the Oxford-IIIT Pet features,
+    otherwise one SchemaGen infers from the statistics. The node is "SchemaGen" either way."""
+    if has_oxford_features(source):
+        schema_gen = CuratedSchemaGen(schema_file=OXFORD_PETS_SCHEMA)
+    else:
+        schema_gen = tfx.components.SchemaGen(statistics=statistics)
+    return schema_gen.with_id(component_ids.SCHEMA_GEN)
 
 
 def example_gen_for(source: configs.DataSource):
