@@ -20,6 +20,11 @@ DEFAULT_IMAGE_SIZE = 128
 # The model's output names, shared by the Trainer's signatures and the Evaluator.
 PROBABILITIES_OUTPUT = "probabilities"
 CLASS_IDS_OUTPUT = "class_ids"
+HEIGHT_OUTPUT = "height"  # each served image's own height and width
+WIDTH_OUTPUT = "width"
+# Each image's class ids as a one-channel PNG. TF Serving's REST API answers string outputs
+# whose name ends in "_bytes" base64-encoded ({"b64": ...}), others as text.
+MASK_PNG_OUTPUT = "mask_png_bytes"
 
 # Written beside the exported SavedModel (and pushed with it): the mask convention and the
 # image size the model was trained with, so tools that load it know its classes.

@@ -1,22 +1,36 @@
 """The exported model's signatures: what a served or pushed model answers, and how.
 
-`export_model` saves the trained Keras model as a SavedModel with these signatures:
-- `serving_default`: a batch of encoded images (JPEG, PNG, GIF or BMP bytes) ->
-  `probabilities` [N, S, S, C] and `class_ids` [N, S, S] at the model's resolution
-  S x S (the Transform image size), plus each image's original `height` and `width`.
+`export_model` saves the trained Keras model as a SavedModel with these signatures
+(N images, S x S the model's resolution, the Transform image size; C classes):
+- `serving_default`: `images`, a batch of encoded images (JPEG, PNG, GIF or BMP bytes)
+  -> `probabilities` float32 [N, S, S, C] and `class_ids` int32 [N, S, S] at the model's
+  resolution, plus each image's original `height` and `width` int32 [N].
+- `serving_mask_png`: `images` -> `mask_png_bytes` string [N]: each image's class ids as a
+  one-channel 8-bit PNG at the image's own size (as `segment_image` computes them). The
+  `_bytes` suffix makes TF Serving's REST API answer it base64-encoded, `{"b64": ...}`.
+- `serving_class_ids`: `images` -> `class_ids` uint8 [N, S, S], `height` and `width`:
+  serving_default without its probabilities (the same ids).
 - `segment_image`: one encoded image -> `probabilities` [H, W, C] and `class_ids` [H, W]
   at the image's own resolution (probabilities resized bilinearly, then argmax).
 - `serving_examples` / `transform_features`: serialized tf.Examples in the ingestion
   schema -> predictions / transformed features, for the Evaluator.
-`serving_default` and `segment_image` refuse bad input with InvalidArgumentError and a
-message (`decode_served_image`): empty bytes, another format, a corrupt or truncated file,
-more than features.MAX_IMAGE_PIXELS pixels, an empty batch.
+Class id i is `class_names[i]` of the mask convention in `assets.extra/segmentation.json`
+(features.MODEL_METADATA_FILE). The image signatures refuse bad input with
+InvalidArgumentError and a message (`decode_served_image`): empty bytes, another format, a
+corrupt or truncated file, more than features.MAX_IMAGE_PIXELS pixels, an empty batch.
+docs/serving.md shows them served by TensorFlow Serving and on Vertex AI.
 """
 
 import tensorflow as tf
 from absl import logging
 
 from models import features, preprocessing
+
+# The signatures with light outputs (see the module's docstring).
+MASK_PNG_SIGNATURE = "serving_mask_png"
+CLASS_IDS_SIGNATURE = "serving_class_ids"
+# Their input, as serving_default's: a batch of encoded images.
+IMAGES_SPEC = tf.TensorSpec([None], tf.string, name="images")
 
 
 def export_model(model, tf_transform_output, image_size, serving_model_dir, test_time_flip=False):
@@ -31,9 +45,8 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir, test
     def segment_image(image):
         decoded = decode_served_image(image)
         model_input = preprocessing.image_to_model_input(decoded, image_size)
-        probabilities = predict(model_input[tf.newaxis], training=False)
-        full_size = tf.image.resize(probabilities, tf.shape(decoded)[:2], method="bilinear")[0]
-        return model_outputs(full_size)
+        probabilities = predict(model_input[tf.newaxis], training=False)[0]
+        return model_outputs(at_image_size(probabilities, tf.shape(decoded)[:2]))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(serialized_examples):
@@ -48,6 +61,8 @@ def export_model(model, tf_transform_output, image_size, serving_model_dir, test
 
     signatures = {
         "serving_default": serve_image_bytes,
+        MASK_PNG_SIGNATURE: mask_png_signature(predict, image_size),
+        CLASS_IDS_SIGNATURE: class_ids_signature(predict, image_size),
         "segment_image": segment_image,
         "serving_examples": serve_examples,
         "transform_features": transform_features,
@@ -72,11 +87,21 @@ def flip_averaged(model):
 
 
 def model_outputs(probabilities):
-    """What every signature answers: the class probabilities and the class ids."""
+    """What serving_default and segment_image answer: the class probabilities and ids."""
     return {
         features.PROBABILITIES_OUTPUT: probabilities,
-        features.CLASS_IDS_OUTPUT: tf.argmax(probabilities, axis=-1, output_type=tf.int32),
+        features.CLASS_IDS_OUTPUT: class_ids_of(probabilities),
     }
+
+
+def class_ids_of(probabilities):
+    """The most probable class of each pixel, int32."""
+    return tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+
+
+def at_image_size(probabilities, size):
+    """[S, S, C] probabilities -> [height, width, C], resized bilinearly (size: [2] int32)."""
+    return tf.image.resize(probabilities, size, method="bilinear")
 
 
 def served_image_to_model_input(encoded, image_size):
@@ -92,28 +117,80 @@ def image_bytes_signature(
     image's height and width. bench/serving.py builds variants with another decode_one
     (bytes, image_size -> model input, size) or parallel_iterations."""
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    @tf.function(input_signature=[IMAGES_SPEC])
     def serve_image_bytes(images):
-        # The model cannot run on an empty batch (a depthwise convolution fails obscurely).
-        not_empty = tf.debugging.assert_positive(
-            tf.size(images), message="no images: serving_default needs at least one"
+        probabilities, sizes = predict_batch(
+            model, image_size, images, "serving_default", decode_one, parallel_iterations
         )
-        with tf.control_dependencies([not_empty]):
-            images = tf.identity(images)
-        model_inputs, sizes = tf.map_fn(
-            lambda encoded: decode_one(encoded, image_size),
-            images,
-            parallel_iterations=parallel_iterations,
-            fn_output_signature=(
-                tf.TensorSpec([image_size, image_size, 3], tf.float32),
-                tf.TensorSpec([2], tf.int32),
-            ),
-        )
-        outputs = model_outputs(model(model_inputs, training=False))
-        outputs.update(height=sizes[:, 0], width=sizes[:, 1])
-        return outputs
+        return {**model_outputs(probabilities), **size_outputs(sizes)}
 
     return serve_image_bytes
+
+
+def mask_png_signature(model, image_size):
+    """serving_mask_png: a batch of encoded images -> each image's class ids as a PNG at
+    the image's own size. Images of different sizes make PNGs of different sizes, hence
+    one scalar string per image."""
+
+    @tf.function(input_signature=[IMAGES_SPEC])
+    def serve_mask_png(images):
+        probabilities, sizes = predict_batch(model, image_size, images, MASK_PNG_SIGNATURE)
+
+        def encode_one(probabilities_and_size):
+            class_ids = class_ids_of(at_image_size(*probabilities_and_size))
+            # uint8 holds every class id: a mask convention has at most 256 classes.
+            return tf.io.encode_png(tf.cast(class_ids, tf.uint8)[..., tf.newaxis])
+
+        masks = tf.map_fn(
+            encode_one, (probabilities, sizes), fn_output_signature=tf.TensorSpec([], tf.string)
+        )
+        return {features.MASK_PNG_OUTPUT: masks}
+
+    return serve_mask_png
+
+
+def class_ids_signature(model, image_size):
+    """serving_class_ids: serving_default's class ids (as uint8), height and width."""
+
+    @tf.function(input_signature=[IMAGES_SPEC])
+    def serve_class_ids(images):
+        probabilities, sizes = predict_batch(model, image_size, images, CLASS_IDS_SIGNATURE)
+        class_ids = tf.cast(class_ids_of(probabilities), tf.uint8)
+        return {features.CLASS_IDS_OUTPUT: class_ids, **size_outputs(sizes)}
+
+    return serve_class_ids
+
+
+def predict_batch(
+    model,
+    image_size,
+    images,
+    signature_name,
+    decode_one=served_image_to_model_input,
+    parallel_iterations=None,
+):
+    """Encoded images [N] -> (probabilities [N, S, S, C], each image's [height, width])."""
+    # The model cannot run on an empty batch (a depthwise convolution fails obscurely).
+    not_empty = tf.debugging.assert_positive(
+        tf.size(images), message=f"no images: {signature_name} needs at least one"
+    )
+    with tf.control_dependencies([not_empty]):
+        images = tf.identity(images)
+    model_inputs, sizes = tf.map_fn(
+        lambda encoded: decode_one(encoded, image_size),
+        images,
+        parallel_iterations=parallel_iterations,
+        fn_output_signature=(
+            tf.TensorSpec([image_size, image_size, 3], tf.float32),
+            tf.TensorSpec([2], tf.int32),
+        ),
+    )
+    return model(model_inputs, training=False), sizes
+
+
+def size_outputs(sizes):
+    """Each image's original height and width, int32 [N]."""
+    return {features.HEIGHT_OUTPUT: sizes[:, 0], features.WIDTH_OUTPUT: sizes[:, 1]}
 
 
 def decode_served_image(encoded):
