@@ -1,4 +1,5 @@
 """How long each command takes to answer `--help`: the wait before any work or any flag error.
+(`--version` is checked the same way by tests/bench/test_cli_startup.py: `probe`.)
 
     python -m uv run python -m bench.cli_startup
 
@@ -27,10 +28,11 @@ COMMANDS = (
     ("inspect", "metadata.inspect"),
 )
 
-# Runs a command's --help in this process, then says whether TensorFlow was imported.
+# Runs a command's --help (or other flag) in this process, then says whether TensorFlow was
+# imported.
 PROBE = """
 import runpy, sys
-sys.argv = [{module!r}, "--help"]
+sys.argv = [{module!r}, {flag!r}]
 try:
     runpy.run_module({module!r}, run_name="__main__")
 except SystemExit:
@@ -40,17 +42,25 @@ print("\\nIMPORTED_TENSORFLOW", "tensorflow" in sys.modules)
 
 
 def measure(module: str) -> tuple[float, bool]:
+    seconds, imported_tensorflow, _ = probe(module, "--help")
+    return seconds, imported_tensorflow
+
+
+def probe(module: str, flag: str) -> tuple[float, bool, str]:
+    """(wall seconds, whether TensorFlow was imported, the command's output) of
+    `module flag` in a fresh process."""
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module=module)],
+        [sys.executable, "-c", PROBE.format(module=module, flag=flag)],
         cwd=configs.PROJECT_DIR,
         capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - started
     if completed.returncode != 0 or "IMPORTED_TENSORFLOW" not in completed.stdout:
-        raise SystemExit(f"{module} --help failed: {completed.stderr[-2000:]}")
-    return seconds, completed.stdout.rstrip().endswith("True")
+        raise SystemExit(f"{module} {flag} failed: {completed.stderr[-2000:]}")
+    output, _, imported = completed.stdout.rstrip().rpartition("\nIMPORTED_TENSORFLOW ")
+    return seconds, imported == "True", output
 
 
 def main(argv=None) -> int:

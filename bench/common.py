@@ -8,13 +8,13 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import threading
 import time
 
 import psutil
 
 from pipeline import configs
+from pipeline.version import git_commit  # noqa: F401  (the commit results record; bench/*)
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -49,19 +49,6 @@ def machine() -> dict:
     except ImportError:
         pass
     return description
-
-
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=os.path.dirname(RESULTS_DIR),
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def run_pipeline_first(output_dir: str) -> str:

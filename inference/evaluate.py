@@ -62,6 +62,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--limit", type=flags.at_least(1), metavar="N", help="evaluate the first N pairs only"
     )
+    flags.add_version_flag(parser)
     flags.renamed(
         parser,
         {

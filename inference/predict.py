@@ -49,6 +49,7 @@ def parse_args(argv=None):
         default=0.5,
         help="of the class colours in the overlays (default: %(default)s)",
     )
+    flags.add_version_flag(parser)
     flags.renamed(parser, {"--output": "--output-dir", "--alpha": "--opacity"})
     return parser.parse_args(argv)
 

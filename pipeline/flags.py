@@ -1,4 +1,5 @@
-"""Command-line flags shared by the runners: data source, training and blessing.
+"""Command-line flags shared by the runners: data source, training and blessing; and
+every command's --version.
 
 local_runner.py and kubeflow_runner.py take the same flags for the same settings, with
 the defaults of pipeline/configs.py; `config_from_args` turns them into a PipelineConfig.
@@ -91,6 +92,7 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
         default=evaluation.blessing_min,
         help="a model whose blessing metric is below this on the eval split is not blessed",
     )
+    add_version_flag(parser)
 
 
 def add_folder_flags(group):
@@ -106,6 +108,29 @@ def add_folder_flags(group):
     group.add_argument(
         "--mask-palette", help="colour masks: class colours, e.g. background=#000000,pet=#ff0000"
     )
+
+
+def add_version_flag(parser: argparse.ArgumentParser):
+    """--version: the project's version and, in a git checkout, its commit (pipeline/version.py),
+    printed without importing TensorFlow."""
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print the project's version and git commit, and exit",
+    )
+
+
+class _Version(argparse.Action):
+    """argparse's "version" action, with the version looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from pipeline import version
+
+        print(f"{parser.prog} ({version.PACKAGE}) {version.describe()}")
+        parser.exit()
 
 
 def config_from_args(args, output_dir: str) -> configs.PipelineConfig:

@@ -42,6 +42,7 @@ def parse_args(argv=None):
         help="lineage of this artifact (default: the newest pushed model)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    flags.add_version_flag(parser)
     args = parser.parse_args(argv)
     # A flag the section does not read is a mistake to point out, not to ignore.
     if args.run is not None and args.section not in RUN_SECTIONS:
