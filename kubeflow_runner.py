@@ -3,6 +3,7 @@
     python kubeflow_runner.py --image REGISTRY/pet-segmentation:TAG \
         --output-dir gs://BUCKET/pet-segmentation              # -> pipeline.yaml
     python kubeflow_runner.py --target vertex --image ... --output-dir gs://...  # .json
+    python kubeflow_runner.py --config configs/photos.toml --image ... --output-dir gs://...
 
 It compiles the same create_pipeline() that local_runner.py runs
 (orchestration/kubeflow/compiler.py says what differs per target). `--target kubeflow`
@@ -32,9 +33,14 @@ def parse_args(argv=None):
         "--target",
         choices=compiler.TARGETS,
         default="kubeflow",
-        help="kubeflow: open-source Kubeflow Pipelines 2.x (default); vertex: Vertex AI",
+        help="kubeflow: open-source Kubeflow Pipelines 2.x; vertex: Vertex AI "
+        "(default: %(default)s)",
     )
-    parser.add_argument("--output-dir", required=True, help="storage every pod reads and writes")
+    parser.add_argument(
+        "--output-dir",
+        help="storage every pod reads and writes (default: none; required here or as "
+        "output_dir in the --config file)",
+    )
     parser.add_argument("--image", required=True, help="the container image every task runs")
     parser.add_argument(
         "--spec", help="where to write the spec (default: pipeline.yaml; for vertex, .json)"
@@ -43,23 +49,34 @@ def parse_args(argv=None):
         "--beam-arg",
         action="append",
         default=[],
-        help="a Beam pipeline argument for every Beam-powered component (repeatable)",
+        help="a Beam pipeline argument for every Beam-powered component, repeatable "
+        "(default: the --config file's beam_pipeline_args, else Beam's in-memory runner)",
     )
     resources = parser.add_argument_group("resources (default: the cluster's)")
-    resources.add_argument("--cpu", help="CPUs for every task, e.g. 2 or 500m")
-    resources.add_argument("--memory", help="memory for every task, e.g. 8Gi")
-    resources.add_argument("--gpus", type=int, default=0, help="GPUs for the Trainer")
+    resources.add_argument(
+        "--cpu", help="CPUs for every task, e.g. 2 or 500m (default: the cluster's)"
+    )
+    resources.add_argument(
+        "--memory", help="memory for every task, e.g. 8Gi (default: the cluster's)"
+    )
+    resources.add_argument(
+        "--gpus",
+        type=flags.at_least(0),
+        default=0,
+        help="GPUs for the Trainer (default: %(default)s)",
+    )
     resources.add_argument(
         "--gpu-type",
-        help=f"kubeflow: the GPU resource name ({compiler.DEFAULT_GPU_RESOURCE}); "
-        "vertex: the accelerator type, e.g. NVIDIA_TESLA_T4",
+        help=f"kubeflow: the GPU resource name (default: {compiler.DEFAULT_GPU_RESOURCE}); "
+        "vertex: the accelerator type, e.g. NVIDIA_TESLA_T4 (required with --gpus)",
     )
     resources.add_argument(
         "--pvc",
         action="append",
         default=[],
         metavar="NAME:PATH",
-        help="kubeflow: mount this PersistentVolumeClaim at PATH in every task (repeatable)",
+        help="kubeflow: mount this PersistentVolumeClaim at PATH in every task, repeatable "
+        "(default: none)",
     )
     # The same data, training and blessing flags as local_runner.py. Paths must be ones
     # the cluster's pods read (gs://...); a small budget makes a smoke run of the compiled
@@ -75,7 +92,7 @@ def main(argv=None):
         args.cpu, args.memory, args.gpus, args.gpu_type, volumes=tuple(args.pvc)
     )
     try:
-        config = flags.config_from_args(args, args.output_dir)
+        config = flags.config_from_args(args, args.output_dir, default_output_dir=None)
         if args.beam_arg:
             config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
         # What needs no data: the data may be readable only from the cluster.

@@ -4,6 +4,7 @@
     python local_runner.py --dataset oxford_iiit_pet  # the real one, through TFDS
     python local_runner.py --oxford-dir ~/data/oxford-iiit-pet   # the archives, unpacked
     python local_runner.py --image-dir imgs/ --mask-dir masks/ --mask-values background=0,pet=1
+    python local_runner.py --config configs/photos.toml --epochs 5   # a file, and a flag over it
 
 Everything goes under --output-dir (default ./outputs): the pipeline root, the ML Metadata
 store (metadata.sqlite), the pushed models (serving_model/) and the full log (run.log).
@@ -26,7 +27,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--output-dir", default=configs.DEFAULT_OUTPUT_DIR)
+    parser.add_argument(
+        "--output-dir",
+        help="the pipeline root, ML Metadata, the pushed models and run.log "
+        f"(default: {configs.DEFAULT_OUTPUT_DIR})",
+    )
     flags.add_flags(parser)
     return parser.parse_args(argv)
 

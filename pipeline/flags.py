@@ -1,15 +1,18 @@
-"""Command-line flags shared by the runners: data source, training and blessing; and
-every command's --version.
+"""Command-line flags shared by the commands: the runners' data source, training and
+blessing flags, `--config FILE`, `--version`, and the types of counts and fractions.
 
 local_runner.py and kubeflow_runner.py take the same flags for the same settings, with
-the defaults of pipeline/configs.py; `config_from_args` turns them into a PipelineConfig.
+the defaults of pipeline/configs.py; `config_from_args` turns them, and the settings of a
+--config file (pipeline/config_file.py), into a PipelineConfig. Precedence, lowest first:
+the defaults, the --recipe, the file, the flags given on the command line.
 """
 
 import argparse
 import dataclasses
 import os
+import types
 
-from pipeline import configs
+from pipeline import config_file, configs
 
 
 class FlagError(ValueError):
@@ -17,7 +20,19 @@ class FlagError(ValueError):
 
 
 def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic_pets"):
-    data = parser.add_argument_group("data source (one of --dataset, --oxford-dir, --image-dir)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings from a TOML or YAML file (configs/photos.toml is an example): "
+        "PipelineConfig's fields in the flags' names (batch_size for --batch-size), in "
+        "sections [data], [training] and [evaluation]; flags given here override the file "
+        "(default: none)",
+    )
+    tfds = configs.TFDSSource
+    data = parser.add_argument_group(
+        "data source (one of --dataset, --oxford-dir, --image-dir; given here, it replaces "
+        "a --config file's [data])"
+    )
     data.add_argument(
         "--dataset",
         help=f"a preset ({', '.join(sorted(configs.DATASETS))}) or any TFDS dataset name "
@@ -26,33 +41,50 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
     # Unset --dataset means this runner's default, unless a folder is the source.
     parser.set_defaults(default_dataset=default_dataset)
     data.add_argument("--data-dir", help="TFDS data_dir (default: TFDS's, ~/tensorflow_datasets)")
-    data.add_argument("--train-split", help="TFDS split expression for training")
-    data.add_argument("--eval-split", help="TFDS split expression for evaluation")
-    data.add_argument("--image-key", help="a TFDS dataset's image feature name")
-    data.add_argument("--mask-key", help="a TFDS dataset's mask feature name")
+    data.add_argument(
+        "--train-split",
+        help="TFDS split expression for training "
+        f"(default: the --dataset preset's, else {tfds.train_split})",
+    )
+    data.add_argument(
+        "--eval-split",
+        help="TFDS split expression for evaluation "
+        f"(default: the --dataset preset's, else {tfds.eval_split})",
+    )
+    data.add_argument(
+        "--image-key", help=f"a TFDS dataset's image feature name (default: {tfds.image_key})"
+    )
+    data.add_argument(
+        "--mask-key", help=f"a TFDS dataset's mask feature name (default: {tfds.mask_key})"
+    )
     add_folder_flags(data)
     data.add_argument(
         "--eval-fraction",
         type=float,
-        help=f"folders: share held out for the Evaluator ({configs.FolderSplit.eval_fraction})",
+        help="folders: share held out for the Evaluator "
+        f"(default: {configs.FolderSplit.eval_fraction})",
     )
-    parser.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
+    parser.add_argument(
+        "--pipeline-name",
+        help="names the pipeline's directories and ML Metadata records "
+        f"(default: {configs.PIPELINE_NAME})",
+    )
     group = parser.add_argument_group(
-        "training (unset flags take the --recipe's values; pipeline/configs.py RECIPES)"
+        "training (unset flags take the --config file's values, else the --recipe's; "
+        "pipeline/configs.py RECIPES)"
     )
     group.add_argument(
         "--recipe",
         choices=sorted(configs.RECIPES),
-        default=configs.DEFAULT_RECIPE,
         help="a set of training settings: 'default' is tuned for the embedded data and the "
         "15-minute run; 'photos' for real photos, slower (docs/models.md) "
-        "(default: %(default)s)",
+        f"(default: {configs.DEFAULT_RECIPE})",
     )
     training_flag = lambda name, help, **options: group.add_argument(
         flag_name(name), default=None, help=f"{help} ({recipe_values(name)})", **options
     )
     training_flag("epochs", "passes over the training split", type=int)
-    training_flag("train_steps", "total training steps instead of whole epochs (None)", type=int)
+    training_flag("train_steps", "total training steps instead of whole epochs", type=int)
     training_flag("batch_size", "examples per step", type=int)
     training_flag("image_size", "the Transform's square output side, a multiple of 32", type=int)
     training_flag("class_mode", "trimap, binary_border_as_pet or binary_border_as_background")
@@ -83,30 +115,44 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
     group = parser.add_argument_group("blessing")
     group.add_argument(
         "--blessing-metric",
-        default=evaluation.blessing_metric,
-        help="the metric blessing looks at: mean_dice, mean_iou, foreground_dice, ...",
+        help="the metric blessing looks at: mean_dice, mean_iou, foreground_dice, ... "
+        f"(default: {evaluation.blessing_metric})",
     )
     group.add_argument(
         "--blessing-min",
         type=float,
-        default=evaluation.blessing_min,
-        help="a model whose blessing metric is below this on the eval split is not blessed",
+        help="a model whose blessing metric is below this on the eval split is not blessed "
+        f"(default: {evaluation.blessing_min})",
     )
     add_version_flag(parser)
 
 
-def add_folder_flags(group):
-    """The flags naming a folder source and its masks: the runners' and `evaluate`'s."""
+# What the runners take masks to be without --mask-values or --mask-palette.
+RUNNER_MASKS = (
+    "Oxford trimaps, 1 = pet, 2 = background, 3 = border; with --image-dir, this or "
+    "--mask-palette is required"
+)
+
+
+def add_folder_flags(group, unset_masks: str = RUNNER_MASKS):
+    """The flags naming a folder source and its masks: the runners' and `evaluate`'s.
+    unset_masks: what the masks are taken to be when neither mask flag is given."""
     group.add_argument(
-        "--oxford-dir", help="the Oxford-IIIT Pet archives unpacked (images/, annotations/)"
+        "--oxford-dir",
+        help="the Oxford-IIIT Pet archives unpacked: images/, annotations/ (default: none)",
     )
-    group.add_argument("--image-dir", help="a folder of images (with --mask-dir)")
-    group.add_argument("--mask-dir", help="masks named like their images (with --image-dir)")
+    group.add_argument("--image-dir", help="a folder of images, with --mask-dir (default: none)")
     group.add_argument(
-        "--mask-values", help="what mask values mean, e.g. background=0,pet=1 (pet=1+3: two)"
+        "--mask-dir", help="masks named like their images, with --image-dir (default: none)"
     )
     group.add_argument(
-        "--mask-palette", help="colour masks: class colours, e.g. background=#000000,pet=#ff0000"
+        "--mask-values",
+        help="what mask values mean, e.g. background=0,pet=1 (pet=1+3: two) "
+        f"(default: {unset_masks})",
+    )
+    group.add_argument(
+        "--mask-palette",
+        help="colour masks: class colours, e.g. background=#000000,pet=#ff0000 (default: none)",
     )
 
 
@@ -133,24 +179,53 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def config_from_args(args, output_dir: str) -> configs.PipelineConfig:
-    return configs.PipelineConfig(
-        pipeline_name=args.pipeline_name,
+def config_from_args(
+    args, output_dir: str | None = None, default_output_dir: str | None = configs.DEFAULT_OUTPUT_DIR
+) -> configs.PipelineConfig:
+    """The PipelineConfig of the flags and their --config file.
+
+    output_dir is the command line's (None: not given); then the file's, then
+    default_output_dir (None: one of them is required). Raises FlagError.
+    """
+    try:
+        settings = config_file.load(args.config) if args.config else config_file.NONE
+    except config_file.ConfigFileError as error:
+        raise FlagError(str(error)) from None
+    top = settings[""]
+    output_dir = _first(output_dir, top.get("output_dir"), default_output_dir)
+    if output_dir is None:
+        raise FlagError("Pass --output-dir, or set output_dir in the --config file.")
+    config = configs.PipelineConfig(
+        pipeline_name=_first(args.pipeline_name, top.get("pipeline_name"), configs.PIPELINE_NAME),
         output_dir=absolute(output_dir),
-        data=data_source_from_args(args),
-        training=training_from_args(args),
+        data=data_source_from_args(args, settings),
+        training=training_from_args(args, settings),
         evaluation=configs.EvaluationConfig(
-            **{name: getattr(args, name) for name in BLESSING_FLAGS}
+            **_layered(settings["evaluation"], args, BLESSING_FLAGS)
         ),
     )
+    # The rest of the top level has no flag (kubeflow_runner's --beam-arg comes after).
+    rest = {key: value for key, value in top.items() if key not in ("pipeline_name", "output_dir")}
+    return dataclasses.replace(config, **rest)
 
 
-def training_from_args(args) -> configs.TrainingConfig:
-    """The --recipe's TrainingConfig, with the training flags that were given."""
-    given = {name: getattr(args, name) for name in TRAINING_FLAGS}
-    return dataclasses.replace(
-        configs.RECIPES[args.recipe], **{k: v for k, v in given.items() if v is not None}
-    )
+def training_from_args(args, settings=config_file.NONE) -> configs.TrainingConfig:
+    """The --recipe's TrainingConfig, with the file's training settings, then the training
+    flags that were given."""
+    from_file = dict(settings["training"])
+    recipe = _first(args.recipe, from_file.pop("recipe", None), configs.DEFAULT_RECIPE)
+    return dataclasses.replace(configs.RECIPES[recipe], **_layered(from_file, args, TRAINING_FLAGS))
+
+
+def _first(*values):
+    """The first value that is not None: the flag's, the file's, the default."""
+    return next((value for value in values if value is not None), None)
+
+
+def _layered(from_file: dict, args, names) -> dict:
+    """The file's settings, and over them the flags among `names` that were given."""
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return {**from_file, **given}
 
 
 def recipe_values(name: str) -> str:
@@ -164,7 +239,7 @@ def recipe_values(name: str) -> str:
 
 # Settings whose flag is the field's name in dashes (--batch-size: batch_size); unset, they
 # take the recipe's value. The rest of TrainingConfig keeps the recipe's values, and the
-# rest of EvaluationConfig its defaults.
+# rest of EvaluationConfig its defaults, unless a --config file sets them.
 TRAINING_FLAGS = (
     "epochs",
     "train_steps",
@@ -187,9 +262,53 @@ BLESSING_FLAGS = ("blessing_metric", "blessing_min")
 # ignored without a word.
 TFDS_FLAGS = ("dataset", "data_dir", "train_split", "eval_split", "image_key", "mask_key")
 FOLDER_FLAGS = ("eval_fraction",)
+# Every data flag; a --config file's [data] takes the same names. Given on the command
+# line, the first three (what the source is) replace the file's [data] as a whole.
+SOURCE_FLAGS = ("dataset", "oxford_dir", "image_dir")
+DATA_FLAGS = (
+    *TFDS_FLAGS,
+    "oxford_dir",
+    "image_dir",
+    "mask_dir",
+    "mask_values",
+    "mask_palette",
+    *FOLDER_FLAGS,
+)
+# A --config file's [data] keys that no flag sets: fields of some folder sources only.
+SOURCE_FIELDS = {
+    "seed": "oxford_dir or image_dir",
+    "max_bad_fraction": "oxford_dir or image_dir",
+    "background": "image_dir",
+}
 
 
-def data_source_from_args(args) -> configs.DataSource:
+def data_source_from_args(args, settings=config_file.NONE) -> configs.DataSource:
+    """The source the data flags name, with a --config file's [data] under them."""
+    given = {name: getattr(args, name) for name in DATA_FLAGS if getattr(args, name) is not None}
+    from_file = {} if set(SOURCE_FLAGS) & set(given) else settings["data"]
+    values = {**{k: v for k, v in from_file.items() if k in DATA_FLAGS}, **given}
+    try:
+        source = _data_source(
+            types.SimpleNamespace(**{name: values.get(name) for name in DATA_FLAGS}),
+            args.default_dataset,
+        )
+    except FlagError as error:
+        if from_file:  # the flags' names stand for the file's keys too
+            also = " with the data flags given" if given else ""
+            raise FlagError(f"{settings.path} [data]{also}: {error}") from None
+        raise
+    fields = {field.name for field in dataclasses.fields(source)}
+    extra = {key: value for key, value in from_file.items() if key in SOURCE_FIELDS}
+    for key in extra:
+        if key not in fields:
+            raise FlagError(
+                f"{settings.path}: {key} in [data] is for {SOURCE_FIELDS[key]} sources only; "
+                f"this source is {type(source).__name__}."
+            )
+    return dataclasses.replace(source, **extra)
+
+
+def _data_source(args, default_dataset: str) -> configs.DataSource:
     if args.oxford_dir and args.image_dir:
         raise FlagError("Pass --oxford-dir or --image-dir, not both.")
     folder = "--oxford-dir" if args.oxford_dir else "--image-dir" if args.image_dir else None
@@ -229,7 +348,7 @@ def data_source_from_args(args) -> configs.DataSource:
             mask_palette=args.mask_palette,
             **folder_options,
         )
-    dataset = args.dataset or args.default_dataset
+    dataset = args.dataset or default_dataset
     source = configs.DATASETS.get(dataset) or configs.TFDSSource(dataset=dataset)
     overrides = {
         "data_dir": absolute(args.data_dir) if args.data_dir else None,
