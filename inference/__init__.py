@@ -7,13 +7,32 @@ and flag errors answer at once.
 """
 
 import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
+import argparse
 import logging
 import sys
 
-from pipeline import configs
+from pipeline import configs, flags
 
 # Where local_runner.py pushes with its defaults.
 DEFAULT_MODEL_DIR = configs.PipelineConfig().serving_model_dir
+
+
+def add_common_flags(parser: argparse.ArgumentParser):
+    """The flags both commands take, defined once: --model and --version."""
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL_DIR,
+        help="a pushed version directory, or the directory above them (newest version used) "
+        "(default: %(default)s)",
+    )
+    flags.add_version_flag(parser)
+
+
+def add_limit_flag(parser: argparse.ArgumentParser, which: str):
+    """--limit N: the same type and name in both commands; `which` says which N."""
+    parser.add_argument(
+        "--limit", type=flags.at_least(1), metavar="N", help=f"{which} (default: all)"
+    )
 
 
 def setup_logging():

@@ -1,7 +1,7 @@
 """Measure a pushed model on labelled images: Dice, IoU and pixel accuracy over the whole set.
 
-    evaluate --oxford-dir /data/oxford-iiit-pet --subset test
-    evaluate --oxford-dir /data/oxford-iiit-pet --limit 40 --worst 8
+    evaluate --oxford-dir /data/oxford-iiit-pet             # its test list, if it has one
+    evaluate --oxford-dir /data/oxford-iiit-pet --limit 40 --worst 8   # 40 pairs, sampled
     evaluate --image-dir photos/ --mask-dir masks/ --mask-values "background=0,pet=1+2"
     evaluate --image-dir photos/ --mask-dir masks/ --mask-palette "background=#000000,pet=#ff0000"
 
@@ -12,6 +12,9 @@ Masks are read in the model's own convention unless --mask-values or --mask-pale
 otherwise; their classes are matched to the model's by name. Pairs that cannot be read
 (corrupt files, a mask of another size, unknown mask values) are skipped and listed.
 
+With --limit N, N pairs drawn at random (seeded: --seed) from the whole set are scored, not
+the first N by name, which would all be of a few breeds.
+
 Writes OUTPUT_DIR/metrics.json and, with --worst N, OUTPUT_DIR/worst.png: the N images of lowest
 mean Dice, as rows of image | true mask | predicted mask | overlay.
 """
@@ -21,6 +24,7 @@ mean Dice, as rows of image | true mask | predicted mask | overlay.
 import argparse
 import json
 import os
+import random
 import sys
 
 import numpy as np
@@ -42,27 +46,35 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--model",
-        default=inference.DEFAULT_MODEL_DIR,
-        help="a pushed version directory, or the directory above them (newest version used); "
-        "default: %(default)s",
+    inference.add_common_flags(parser)
+    # The runners' flags for the same folders.
+    flags.add_folder_flags(
+        parser, unset_masks="the model's own classes; Oxford trimaps for --oxford-dir"
     )
-    flags.add_folder_flags(parser)  # the runners' flags for the same folders
     parser.add_argument(
         "--subset",
         choices=oxford_layout.SUBSETS,
-        default="all",
-        help="--oxford-dir: which of its lists (default: %(default)s)",
-    )
-    parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
-    parser.add_argument(
-        "--worst", type=flags.at_least(0), default=0, metavar="N", help="draw the N worst"
+        help="--oxford-dir: the images of annotations/test.txt, of annotations/trainval.txt, "
+        "or all of them (default: test when annotations/test.txt exists, else all)",
     )
     parser.add_argument(
-        "--limit", type=flags.at_least(1), metavar="N", help="evaluate the first N pairs only"
+        "--output-dir",
+        default=DEFAULT_OUTPUT_DIR,
+        help="where metrics.json and worst.png go (default: %(default)s)",
     )
-    flags.add_version_flag(parser)
+    parser.add_argument(
+        "--worst",
+        type=flags.at_least(0),
+        default=0,
+        metavar="N",
+        help="draw the N images of lowest mean Dice into worst.png (default: %(default)s)",
+    )
+    inference.add_limit_flag(parser, "evaluate N pairs drawn at random from the whole set")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help=f"the --limit sample's seed (default: {configs.DEFAULT_SEED})",
+    )
     flags.renamed(
         parser,
         {
@@ -73,7 +85,15 @@ def parse_args(argv=None):
             "--layout": "--oxford-dir, or --image-dir with --mask-dir",
         },
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # A flag that would change nothing is a mistake to point out, not to ignore.
+    if args.seed is not None and args.limit is None:
+        parser.error("--seed chooses the --limit sample: pass --limit N too, or drop --seed")
+    if args.subset is not None and not args.oxford_dir:
+        parser.error("--subset chooses among --oxford-dir's lists; a plain folder has none")
+    if args.seed is None:
+        args.seed = configs.DEFAULT_SEED
+    return args
 
 
 def main(argv=None) -> int:
@@ -92,7 +112,7 @@ def main(argv=None) -> int:
     except ValueError as error:  # SourceError, ModelError, ConfigError, mask format syntax
         print(f"error: {error}", file=sys.stderr)
         return 1
-    pairs = discovery.pairs[: args.limit]
+    pairs = sample(discovery.pairs, args.limit, args.seed)
     print(model.describe())
 
     metrics, problems, worst = evaluate_pairs(model, pairs, mask_format, to_model_ids, args.worst)
@@ -104,7 +124,14 @@ def main(argv=None) -> int:
 
     report = {
         "model": {"path": model.path, "version": model.version},
-        "data": {**source, "limit": args.limit, "mask_format": json.loads(mask_format.to_json())},
+        "data": {
+            **source,
+            "pairs_found": len(discovery.pairs),
+            # The pairs scored are a seeded sample of those found when limit is below it.
+            "limit": args.limit,
+            "seed": args.seed if len(pairs) < len(discovery.pairs) else None,
+            "mask_format": json.loads(mask_format.to_json()),
+        },
         "pairs_evaluated": len(metrics.per_image),
         "pairs_skipped": len(problems),
         "skipped": [{"path": problem.path, "reason": problem.reason} for problem in problems],
@@ -112,10 +139,14 @@ def main(argv=None) -> int:
         "per_image_mean_dice": metrics.per_image,
     }
     metrics_path = os.path.join(args.output_dir, "metrics.json")
-    limited = ""
-    if args.limit is not None and args.limit < len(discovery.pairs):
-        limited = f" (the first {args.limit} of {len(discovery.pairs)}: --limit)"
-    print(f"Evaluated {len(metrics.per_image)} pairs{limited}, skipped {len(problems)}.")
+    details = [f"subset {source['subset']}"] if "subset" in source else []
+    if len(pairs) < len(discovery.pairs):
+        details.append(
+            f"{len(pairs)} drawn at random from {len(discovery.pairs)}: --limit {args.limit}, "
+            f"--seed {args.seed}"
+        )
+    details = f" ({'; '.join(details)})" if details else ""
+    print(f"Evaluated {len(metrics.per_image)} pairs{details}, skipped {len(problems)}.")
     for line in describe_skipped(problems, more=f" (all in {metrics_path})"):
         print(line)
     print(format_table(report))  # first: the figures are on screen whatever happens next
@@ -142,6 +173,15 @@ def main(argv=None) -> int:
     return 0
 
 
+def sample(pairs, limit: int | None, seed: int):
+    """`limit` pairs drawn at random, seeded, from the whole list, in the list's order; all
+    of them when there are no more than `limit`."""
+    if limit is None or limit >= len(pairs):
+        return pairs
+    chosen = sorted(random.Random(seed).sample(range(len(pairs)), limit))
+    return [pairs[index] for index in chosen]
+
+
 def find_data(args):
     """The pairs to evaluate, and a description of where they come from."""
     if args.oxford_dir and (args.image_dir or args.mask_dir):
@@ -157,8 +197,12 @@ def find_data(args):
                 "annotations/trimaps/). For a folder of images and a folder of masks, pass "
                 "--image-dir DIR --mask-dir DIR."
             )
-        source = {"layout": "oxford", "oxford_dir": args.oxford_dir, "subset": args.subset}
-        discovery, _ = layouts.discover("oxford", root=args.oxford_dir, subset=args.subset)
+        # The official test images when the folder lists them: the ones no model trained on.
+        subset = args.subset or (
+            "test" if oxford_layout.has_list(args.oxford_dir, "test") else "all"
+        )
+        source = {"layout": "oxford", "oxford_dir": args.oxford_dir, "subset": subset}
+        discovery, _ = layouts.discover("oxford", root=args.oxford_dir, subset=subset)
         return discovery, source
     if not (args.image_dir or args.mask_dir):
         raise SourceError(

@@ -3,6 +3,7 @@
     predict photos/                        # every image in the folder
     predict cat.jpg dog.png --output-dir out/  # single files
     predict photos/ --model outputs/serving_model/pet-segmentation/1795485067
+    predict photos/ --limit 20             # the first 20 images (by name) only
 
 Writes OUTPUT_DIR/masks/NAME.png (one channel, each pixel the stored value of its predicted
 class in the model's convention: for pets the Oxford trimap values 1 = pet,
@@ -35,21 +36,29 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.add_argument(
-        "--model",
-        default=inference.DEFAULT_MODEL_DIR,
-        help="a pushed version directory, or the directory above them (newest version used); "
-        "default: %(default)s",
+        "inputs",
+        nargs="+",
+        metavar="IMAGE_OR_FOLDER",
+        help="image files, and folders whose images are all predicted",
     )
-    parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help="default: %(default)s")
+    inference.add_common_flags(parser)
+    parser.add_argument(
+        "--output-dir",
+        default=DEFAULT_OUTPUT_DIR,
+        help="where masks/ and overlays/ go (default: %(default)s)",
+    )
     parser.add_argument(
         "--opacity",
         type=flags.between(0, 1),
         default=0.5,
         help="of the class colours in the overlays (default: %(default)s)",
     )
-    flags.add_version_flag(parser)
+    inference.add_limit_flag(
+        parser,
+        "predict the first N images only, in the order listed: the inputs as given, each "
+        "folder's images by name",
+    )
     flags.renamed(parser, {"--output": "--output-dir", "--alpha": "--opacity"})
     return parser.parse_args(argv)
 
@@ -62,6 +71,8 @@ def main(argv=None) -> int:
     inference.setup_logging()
     try:
         paths, problems = list_images(args.inputs)
+        listed = len(paths)
+        paths = paths[: args.limit]
         if not paths:
             skipped = "; ".join(map(str, problems[:3])) or "no file with an image extension"
             raise SourceError(
@@ -78,9 +89,12 @@ def main(argv=None) -> int:
 
     written, failed = predict_files(model, paths, args.output_dir, args.opacity)
     problems += failed
+    limited = (
+        f" (the first {len(paths)} of {listed} images: --limit)" if len(paths) < listed else ""
+    )
     print(
-        f"Wrote {len(written)} masks to {os.path.join(args.output_dir, 'masks')} and their "
-        f"overlays to {os.path.join(args.output_dir, 'overlays')}."
+        f"Wrote {len(written)} masks to {os.path.join(args.output_dir, 'masks')}{limited} and "
+        f"their overlays to {os.path.join(args.output_dir, 'overlays')}."
     )
     for line in describe_skipped(problems):
         print(line)

@@ -123,6 +123,11 @@ def find_pairs(root: str, subset: str = "trainval") -> Discovery:
     return Discovery(pairs, problems)
 
 
+def has_list(root: str, split: str) -> bool:
+    """Whether annotations/<split>.txt ("trainval" or "test") exists and lists an image."""
+    return bool(_read_list(root, split))
+
+
 def _read_list(root: str, split: str) -> dict[str, tuple[int, int]]:
     """annotations/<split>.txt -> {name: (label, species)}, 0-based as in TFDS."""
     path = os.path.join(root, "annotations", f"{split}.txt")

@@ -79,16 +79,82 @@ def test_folder_layout_scores_the_whole_set(models_root, folder_data, tmp_path, 
     assert not (output / "worst.png").exists()
 
 
-def test_worst_grid_and_limit(models_root, folder_data, tmp_path):
+def test_worst_grid_and_limit(models_root, folder_data, tmp_path, capsys):
     images, masks = folder_data
     output = tmp_path / "eval"
     args = ["--image-dir", images, "--mask-dir", masks, "--output-dir", output, "--worst", 1]
     assert run(models_root, *args, "--limit", 1) == 0
 
     report = json.loads((output / "metrics.json").read_text())
-    assert report["pairs_evaluated"] == 1 and list(report["per_image_mean_dice"]) == ["a"]
+    # Drawn at random with the default seed, 0: b, not the first by name.
+    assert report["pairs_evaluated"] == 1 and list(report["per_image_mean_dice"]) == ["b"]
+    assert report["data"] | {"image_dir": None, "mask_dir": None, "mask_format": None} == {
+        "layout": "folder",
+        "image_dir": None,
+        "mask_dir": None,
+        "mask_format": None,
+        "pairs_found": 3,  # a, b and c, whose image turns out unreadable
+        "limit": 1,
+        "seed": 0,
+    }
+    assert "(1 drawn at random from 3: --limit 1, --seed 0)" in capsys.readouterr().out
     grid = Image.open(output / "worst.png")
     assert grid.mode == "RGB" and grid.width > grid.height > 0
+
+    assert run(models_root, *args, "--limit", 1, "--seed", 1) == 0
+    report = json.loads((output / "metrics.json").read_text())
+    assert list(report["per_image_mean_dice"]) == ["a"] and report["data"]["seed"] == 1
+    # A limit that leaves none out draws nothing: no seed to report.
+    assert run(models_root, *args, "--limit", 5) == 0
+    report = json.loads((output / "metrics.json").read_text())
+    assert (report["pairs_evaluated"], report["data"]["limit"], report["data"]["seed"]) == (
+        2,
+        5,
+        None,
+    )
+
+
+def test_limit_samples_across_the_set_seeded_in_listing_order():
+    pairs = [f"pair{index:03}" for index in range(200)]
+    drawn = evaluate.sample(pairs, 20, seed=0)
+    assert len(drawn) == 20 and drawn == sorted(drawn)
+    assert drawn != pairs[:20] and drawn[-1] > "pair100"  # across the set, not its start
+    assert evaluate.sample(pairs, 20, seed=0) == drawn  # the same seed, the same pairs
+    assert evaluate.sample(pairs, 20, seed=1) != drawn
+    assert evaluate.sample(pairs, 200, seed=0) == pairs == evaluate.sample(pairs, None, 0)
+
+
+def test_subset_defaults_to_the_test_list_where_the_folder_has_one(
+    models_root, oxford_data, tmp_path, capsys
+):
+    output = tmp_path / "eval"
+    args = ["--oxford-dir", oxford_data, "--output-dir", output]
+    assert run(models_root, *args) == 0  # no lists: every image
+    report = json.loads((output / "metrics.json").read_text())
+    assert report["data"]["subset"] == "all" and report["pairs_evaluated"] == 2
+
+    with open(os.path.join(oxford_data, "annotations", "test.txt"), "w") as lines:
+        lines.write("b 1 1 1\n")
+    assert run(models_root, *args) == 0
+    report = json.loads((output / "metrics.json").read_text())
+    assert report["data"]["subset"] == "test" and list(report["per_image_mean_dice"]) == ["b"]
+    assert "Evaluated 1 pairs (subset test), skipped 0." in capsys.readouterr().out
+    assert run(models_root, *args, "--subset", "all") == 0
+    assert json.loads((output / "metrics.json").read_text())["pairs_evaluated"] == 2
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--seed", "3"], "--seed chooses the --limit sample: pass --limit N too"),
+        (["--image-dir", "i", "--mask-dir", "m", "--subset", "test"], "--subset chooses among"),
+    ],
+)
+def test_flags_that_would_change_nothing_are_refused(capsys, arguments, message):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.parse_args(arguments)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_mask_classes_are_matched_to_the_model_by_name(models_root, tmp_path):

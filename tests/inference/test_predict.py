@@ -53,6 +53,24 @@ def test_predict_single_file(models_root, folder_data, tmp_path):
     assert read_png(output / "overlays" / "b.png")[1].shape == (2, 4, 3)
 
 
+def test_limit_predicts_the_first_images_in_listing_order(
+    models_root, folder_data, tmp_path, capsys
+):
+    images, _ = folder_data
+    single = os.path.join(images, "d.png")
+    output = tmp_path / "out"
+    model = str(models_root / "pet-segmentation")
+    # The inputs as given, each folder's images by name: d.png, then a, b, c, d.
+    assert (
+        predict.main(
+            [single, images, "--limit", "2", "--model", model, "--output-dir", str(output)]
+        )
+        == 0
+    )
+    assert sorted(os.listdir(output / "masks")) == ["a.png", "d.png"]
+    assert "(the first 2 of 4 images: --limit)" in capsys.readouterr().out
+
+
 def test_version_dir_or_newest_version_below(models_root):
     parent = str(models_root / "pet-segmentation")
     newest = model_lib.load_model(parent)
