@@ -3,12 +3,25 @@ value is refused by argparse, naming the flag), and the training recipes and the
 
 import argparse
 import dataclasses
+import re
 
 import pytest
 
+import kubeflow_runner
+import local_runner
 from bench import compare_models, serving, trainer_input, transform
 from inference import evaluate, predict
-from pipeline import configs, flags
+from metadata.inspect import cli as inspect_cli
+from pipeline import configs, flags, version
+
+# Every command a user types, by the function that parses its flags.
+COMMANDS = {
+    "local_runner.py": local_runner.parse_args,
+    "kubeflow_runner.py": kubeflow_runner.parse_args,
+    "predict": predict.parse_args,
+    "evaluate": evaluate.parse_args,
+    "inspect": inspect_cli.parse_args,
+}
 
 
 def test_at_least_takes_whole_numbers_from_its_minimum():
@@ -145,3 +158,66 @@ def test_commands_name_the_same_folders_as_the_runners():
         vars(evaluated)
     )
     assert "output_dir" in vars(evaluated) and "output_dir" in vars(predict.parse_args(["x"]))
+
+
+class _Parser(Exception):
+    """Carries the parser a command built out of its parse_args."""
+
+
+def parser_of(parse_args, monkeypatch) -> argparse.ArgumentParser:
+    def capture(parser, *args, **kwargs):
+        raise _Parser(parser)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    with pytest.raises(_Parser) as captured:
+        parse_args([])
+    return captured.value.args[0]
+
+
+# Flags whose help is another change's to write (metadata/inspect/cli.py is being reworked).
+NOT_YET = {("inspect", "--pipeline-name")}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_flag_has_help_that_shows_its_default_and_choices(command, monkeypatch):
+    parser = parser_of(COMMANDS[command], monkeypatch)
+    formatter = parser._get_formatter()
+    checked = 0
+    for action in parser._actions:
+        name = (action.option_strings or [action.dest])[0]
+        if action.help == argparse.SUPPRESS or name in ("-h",) or (command, name) in NOT_YET:
+            continue  # --help itself, and the old names that say the new one
+        checked += 1
+        assert action.help, f"{command} {name} has no help"
+        text = formatter._expand_help(action)  # as --help shows it, %(default)s filled in
+        if action.option_strings and action.nargs != 0 and not action.required:
+            # A value to give: what leaving it out means.
+            assert "default" in text, f"{command} {name}: no default in {text!r}"
+        if action.default not in (None, argparse.SUPPRESS, False, []):
+            assert str(action.default) in text, f"{command} {name}: {text!r}"
+        if action.choices:
+            # Shown as {a,b,c} next to the flag, unless a metavar hides them.
+            assert action.metavar is None or all(str(c) in text for c in action.choices), name
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_prints_its_version(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        COMMANDS[command](["--version"])  # alone: even where other flags are required
+    assert exit_info.value.code == 0
+    line = capsys.readouterr().out.strip()
+    # e.g. "evaluate (tfx-segmentation) 0.1.0, commit 1a2b3c4 (with uncommitted changes)"
+    expected = rf"\S+ \({version.PACKAGE}\) {re.escape(version.package_version())}"
+    if version.git_commit():
+        expected += r", commit [0-9a-f]{7,}( \(with uncommitted changes\))?"
+    assert re.fullmatch(expected, line), line
+
+
+def test_the_version_is_pyprojects_and_the_checkouts_commit():
+    import tomllib
+
+    with open(f"{configs.PROJECT_DIR}/pyproject.toml", "rb") as file:
+        assert version.package_version() == tomllib.load(file)["project"]["version"]
+    commit = version.git_commit()
+    assert commit is None or commit in version.describe()
