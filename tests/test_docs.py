@@ -12,13 +12,12 @@ from pipeline import flags
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-# Flags of other tools that the docs show in their commands: docker build, uv sync and
-# uv --version, tensorboard, Beam's pipeline options (--beam-arg=...), and Beam's own log
-# message.
+# Flags of other tools that the docs show in their commands: docker build, uv sync,
+# tensorboard, Beam's pipeline options (--beam-arg=...), and Beam's own log message. (uv's
+# --version needs no entry: every command here declares one.)
 EXTERNAL_FLAGS = {
     "--platform",
     "--frozen",
-    "--version",
     "--logdir",
     "--project",
     "--region",
