@@ -16,6 +16,9 @@ import os
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 ANOMALIES_FILE = "SchemaDiff.pb"  # tfx.components.example_validator.executor.DEFAULT_FILE_NAME
+# A Schema artifact's custom property, set by CuratedSchemaGen: the project's schema file it
+# copied (e.g. sources/oxford_pets_schema.pbtxt). Absent on SchemaGen's inferred schemas.
+SCHEMA_FILE_PROPERTY = "schema_file"
 DATASET = "(dataset)"  # the `feature` of an anomaly about a split as a whole
 
 

@@ -13,8 +13,7 @@ from sources.image_files import SourceError
 SCHEMA_FILE_KEY = standard_component_specs.SCHEMA_FILE_KEY
 SCHEMA_KEY = standard_component_specs.SCHEMA_KEY
 ANOMALIES_KEY = standard_component_specs.ANOMALIES_KEY
-# Set on the Schema artifact by CuratedSchemaGen: the file it copied, for messages.
-SCHEMA_FILE_PROPERTY = "schema_file"
+SCHEMA_FILE_PROPERTY = data_validation.SCHEMA_FILE_PROPERTY  # the file CuratedSchemaGen copied
 # Where this project is installed: the checkout, or site-packages in the image. Both hold
 # the packages side by side (components/, sources/, ...), and the files they ship.
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
