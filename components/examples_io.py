@@ -14,6 +14,10 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 PROGRESS_EVERY = 500
+# Custom properties of the Examples artifact: a readable description of the data source,
+# and 1 when it is generated (not real photos).
+SOURCE_PROPERTY = "source"
+SYNTHETIC_PROPERTY = "synthetic"
 FILE_NAME = "data_tfrecord-00000-of-00001.gz"
 
 
@@ -50,9 +54,13 @@ def write_split(examples_uri: str, split: str, tf_examples, description: str) ->
     return count
 
 
-def finish_artifact(examples, counts: dict[str, int]):
-    """Records the splits and their sizes on the Examples artifact (visible in MLMD)."""
+def finish_artifact(examples, counts: dict[str, int], source: str, synthetic: bool = False):
+    """Records the splits, their sizes and where they came from on the Examples artifact
+    (visible in MLMD; the model card and the end-of-run summary read them from there).
+    synthetic: generated scenes, not photos (sources/synthetic_pets.py)."""
     examples.split_names = artifact_utils.encode_split_names(list(counts))
+    examples.set_string_custom_property(SOURCE_PROPERTY, source)
+    examples.set_int_custom_property(SYNTHETIC_PROPERTY, int(synthetic))
     for split, count in counts.items():
         examples.set_int_custom_property(f"num_examples_{split}", count)
     examples.set_string_custom_property(

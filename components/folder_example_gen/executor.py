@@ -74,7 +74,7 @@ class Executor(base_executor.BaseExecutor):
             path = os.path.join(failed_report_dir(report_artifact.uri), REPORT_FILE)
             write_report(path, description, discovery, counts, discovered + reader.skipped)
             raise TooManyBadPairs(f"{failure} Every unusable file and why: {path}") from None
-        examples_io.finish_artifact(examples, counts)
+        examples_io.finish_artifact(examples, counts, source=description)
 
         skipped = discovered + reader.skipped
         examples.set_int_custom_property("num_skipped", len(skipped))

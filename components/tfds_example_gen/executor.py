@@ -7,7 +7,7 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-import sources.synthetic_pets  # noqa: F401  Registers the embedded default with TFDS.
+import sources.synthetic_pets  # Registers the embedded default with TFDS.
 from components import component_specs as specs
 from components import examples_io
 from models import features
@@ -38,7 +38,12 @@ class Executor(base_executor.BaseExecutor):
                 tf_examples(builder, expression, renames),
                 f"TFDS {builder.info.full_name} {expression}",
             )
-        examples_io.finish_artifact(examples, counts)
+        examples_io.finish_artifact(
+            examples,
+            counts,
+            source=f"TFDS {builder.info.full_name}",
+            synthetic=builder.name == sources.synthetic_pets.SyntheticPets.name,
+        )
         examples.set_string_custom_property("tfds_dataset", builder.info.full_name)
 
 
