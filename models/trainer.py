@@ -1,10 +1,11 @@
 """The Trainer component's run_fn: input pipeline, training loop and export.
 
 The trained model is exported with the signatures of models/signatures.py (its docstring
-lists them), and the model's classes and image size are written beside it
-(`write_model_metadata`).
+lists them), and the model's classes, image size and training settings are written beside
+it (`write_model_metadata`).
 """
 
+import datetime
 import json
 import math
 import os
@@ -68,7 +69,15 @@ def run_fn(fn_args: tfx.components.FnArgs):
     signatures.export_model(
         model, tf_transform_output, image_size, fn_args.serving_model_dir, test_time_flip
     )
-    write_model_metadata(fn_args.serving_model_dir, image_size, convention, test_time_flip)
+    write_model_metadata(
+        fn_args.serving_model_dir,
+        image_size,
+        convention,
+        test_time_flip,
+        # The settings as run: the model card reports them (components/provenance.py).
+        training={k: v for k, v in config.items() if k not in NOT_TRAINING_SETTINGS},
+        pretrained_encoder=model.pretrained_encoder,
+    )
 
 
 def train_model(
@@ -203,14 +212,30 @@ def _batches(examples, batch_size, training, augmentation="none"):
     return examples.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 
 
-def write_model_metadata(serving_model_dir, image_size, convention, test_time_flip=False):
-    """The classes and image size beside the SavedModel, for tools that load it later."""
+# Keys of the Trainer's custom_config that are not training settings.
+NOT_TRAINING_SETTINGS = ("mask_convention", "code_version")
+
+
+def write_model_metadata(
+    serving_model_dir,
+    image_size,
+    convention,
+    test_time_flip=False,
+    training=None,
+    pretrained_encoder=False,
+):
+    """The classes and image size beside the SavedModel, for tools that load it later, and
+    how it was trained: the settings, and whether the encoder started from pretrained
+    weights (they may have been asked for and not be had)."""
     path = os.path.join(serving_model_dir, features.MODEL_METADATA_FILE)
     tf.io.gfile.makedirs(os.path.dirname(path))
     metadata = {
         "image_size": image_size,
         "mask_convention": convention.to_json_dict(),
         "test_time_flip": test_time_flip,
+        "training": dict(training or {}),
+        "pretrained_encoder": bool(pretrained_encoder),
+        "trained_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     with tf.io.gfile.GFile(path, "w") as metadata_file:
         metadata_file.write(json.dumps(metadata, indent=2))
