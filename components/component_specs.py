@@ -7,8 +7,10 @@ from tfx.types.standard_component_specs import (  # noqa: F401  (re-exported)
     BLESSING_KEY,
     EVALUATION_KEY,
     EXAMPLES_KEY,
+    MODEL_BLESSING_KEY,
     MODEL_KEY,
     MODEL_RUN_KEY,
+    PUSHED_MODEL_KEY,
 )
 
 # Every component that runs project code (pipeline/code_version.py).
@@ -37,6 +39,9 @@ REPORT_KEY = "report"  # also the SegmentationReport's output
 NUM_SAMPLES_KEY = "num_samples"
 NUM_WORST_KEY = "num_worst"
 MAX_EXAMPLES_KEY = "max_examples"
+
+# Pusher (ours: components/pusher), SegmentationReport
+MODEL_NAME_KEY = "model_name"  # the model card's title: the pipeline's name
 
 # LatestPushedModel
 SERVING_MODEL_DIR_KEY = "serving_model_dir"

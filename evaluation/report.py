@@ -7,12 +7,13 @@ writes, into one folder:
 - metrics.png: Dice and IoU per class, and the summary scores;
 - slices.png: mean Dice per slice (e.g. per species and per breed), where there are slices;
 - training.png: the training and validation loss and Dice, epoch by epoch;
-- index.html: all of the above, with the numbers as tables.
+- index.html (evaluation/templates.py): all of the above, with the numbers as tables: the
+  model's and the last blessed model's scores side by side, the blessing checks, the
+  confusion matrix, the caveats of the model card, and links to the artifacts.
 The pipeline's SegmentationReport component gathers the data (components/segmentation_report).
 """
 
 import dataclasses
-import html
 import math
 import os
 
@@ -22,7 +23,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from evaluation import visualize  # noqa: E402
+from evaluation import model_card, templates, visualize  # noqa: E402
 
 INDEX = "index.html"
 
@@ -40,33 +41,43 @@ class ReportData:
     sample_rows: list  # comparison_grid rows: (title, image, true ids, predicted ids)
     worst_rows: list
     facts: dict[str, str]  # shown as a table at the top: model, data, blessing, ...
+    # The last blessed model's scores, as `metrics` and `slices`; empty without a baseline.
+    baseline_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    baseline_slices: dict[str, dict[str, dict[str, float]]] = dataclasses.field(
+        default_factory=dict
+    )
+    # The Evaluator's blessing checks: [{"description", "value", "passed"}].
+    checks: list[dict] = dataclasses.field(default_factory=list)
+    # Pixels of true class i (row) predicted as class j (column), over `confusion_images`.
+    confusion: list[list[int]] | None = None
+    confusion_images: int = 0
+    caveats: list[str] = dataclasses.field(default_factory=list)  # shown first, boxed
+    links: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> path or URI
+    tensorboard_dir: str | None = None  # the Trainer's logs
 
 
 def write_report(data: ReportData, output_dir: str) -> str:
     """Writes every picture and index.html into output_dir; returns index.html's path."""
     os.makedirs(output_dir, exist_ok=True)
-    sections = []
+    pictures = {}
     num_classes = len(data.class_names)
-    for file_name, heading, rows in (
-        ("samples.png", "A fixed sample of the eval split", data.sample_rows),
-        ("worst.png", "The eval examples with the lowest mean Dice", data.worst_rows),
-    ):
+    for file_name, rows in (("samples.png", data.sample_rows), ("worst.png", data.worst_rows)):
         if rows:
             grid = visualize.comparison_grid(rows, num_classes, class_names=data.class_names)
             grid.save(os.path.join(output_dir, file_name))
-            sections.append((heading, file_name))
+            pictures[file_name] = True
     if data.metrics:
         _metrics_chart(data, os.path.join(output_dir, "metrics.png"))
-        sections.insert(0, ("Metrics on the whole eval split", "metrics.png"))
+        pictures["metrics.png"] = True
     if data.slices:
-        _slices_chart(data.slices, os.path.join(output_dir, "slices.png"))
-        sections.insert(1, ("Mean Dice per slice", "slices.png"))
+        _slices_chart(data.slices, data.baseline_slices, os.path.join(output_dir, "slices.png"))
+        pictures["slices.png"] = True
     if data.curves:
         _curves_chart(data.curves, os.path.join(output_dir, "training.png"))
-        sections.append(("Training curves", "training.png"))
+        pictures["training.png"] = True
     path = os.path.join(output_dir, INDEX)
     with open(path, "w") as index:
-        index.write(_html(data, sections))
+        index.write(_html(data, pictures))
     return path
 
 
@@ -111,7 +122,7 @@ def _metrics_chart(data: ReportData, path: str):
     plt.close(figure)
 
 
-def _slices_chart(slices, path: str):
+def _slices_chart(slices, baseline_slices, path: str):
     total = sum(len(values) for values in slices.values())
     figure, axes = plt.subplots(
         1, len(slices), figsize=(min(18, 2 + 0.42 * total + 2 * len(slices)), 4), squeeze=False
@@ -121,13 +132,43 @@ def _slices_chart(slices, path: str):
         names = sorted(values, key=lambda name: -_plottable(values[name].get("mean_dice")))
         scores = [_plottable(values[name].get("mean_dice")) for name in names]
         labels = [_with_count(name, values[name]) for name in names]
-        axis.bar(range(len(names)), scores, color="#4a6fa5")
+        axis.bar(range(len(names)), scores, color="#4a6fa5", label="this model")
+        baseline = baseline_slices.get(feature, {})
+        if baseline:
+            axis.scatter(
+                range(len(names)),
+                [_plottable(baseline.get(name, {}).get("mean_dice")) for name in names],
+                marker="_",
+                s=300,
+                color="black",
+                label="last blessed model",
+            )
+            # Above the plot, right of the title: it would hide bars inside.
+            axis.legend(
+                fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), ncol=2, frameon=False
+            )
         axis.set_xticks(range(len(names)), labels, rotation=90 if len(names) > 4 else 0, fontsize=8)
-        axis.set_ylim(0, 1.0)
-        axis.set_title(f"mean Dice by {feature}")
+        # The axis spans the scores, not 0 to 1: differences between slices of a few
+        # hundredths must show. The bars do not start at zero, and the axis says where.
+        axis.set_ylim(
+            *_score_range(
+                scores
+                + [_plottable(baseline.get(n, {}).get("mean_dice")) for n in names if n in baseline]
+            )
+        )
+        axis.set_title(f"mean Dice by {feature}", loc="left")
+        axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def _score_range(scores) -> tuple[float, float]:
+    """Bounds of a score axis around the scores, in steps of 0.05, within [0, 1]."""
+    low, high = min(scores, default=0.0), max(scores, default=1.0)
+    low = max(0.0, math.floor((low - 0.05) * 20) / 20)
+    high = min(1.0, math.ceil((high + 0.02) * 20) / 20)
+    return low, max(high, low + 0.05)
 
 
 def _with_count(name, metrics) -> str:
@@ -158,38 +199,44 @@ def _plottable(value) -> float:
     return 0.0 if value is None or math.isnan(value) else float(value)
 
 
-def _html(data: ReportData, sections) -> str:
-    def table(rows):
-        cells = "".join(
-            f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-            for k, v in rows
-        )
-        return f"<table>{cells}</table>"
-
-    def shown(value):
-        return "n/a (class absent)" if value is None or math.isnan(value) else f"{value:.4f}"
-
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(data.title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
-        "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;"
-        "padding:3px 8px;text-align:left}img{max-width:100%;border:1px solid #ddd}</style>",
-        f"</head><body><h1>{html.escape(data.title)}</h1>",
-        table(data.facts.items()),
-    ]
-    if data.metrics:
-        parts.append("<h2>Scores on the whole eval split</h2>")
-        parts.append(table((name, shown(value)) for name, value in data.metrics.items()))
-    for heading, file_name in sections:
-        parts.append(f"<h2>{html.escape(heading)}</h2><img src='{file_name}' alt='{heading}'>")
-    for feature, values in data.slices.items():
-        parts.append(f"<h3>Mean Dice by {html.escape(feature)}</h3>")
-        parts.append(
-            table(
-                (_with_count(name, values[name]), shown(values[name].get("mean_dice")))
-                for name in sorted(values)
+def _html(data: ReportData, pictures) -> str:
+    confusion_rows = []
+    if data.confusion:
+        for name, row in zip(data.class_names, data.confusion):
+            total = sum(row)
+            confusion_rows.append(
+                (name, [(count, count / total if total else None) for count in row])
             )
-        )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return templates.render(
+        "report.html",
+        data=data,
+        pictures=pictures,
+        confusion_rows=confusion_rows,
+        slice_rows=_slice_rows(data),
+        number=model_card.number,
+        shown=_shown,
+        metric_names=list(data.metrics),
+    )
+
+
+def _shown(name: str, value) -> str:
+    """A metric's value as the page prints it: TFMA's example counts are doubles."""
+    if name.endswith("example_count") and value is not None and not math.isnan(value):
+        return model_card.number(int(value))
+    return model_card.number(value)
+
+
+def _slice_rows(data: ReportData):
+    """{feature: [(name with count, this model's mean Dice, the baseline's)]}, by name."""
+    rows = {}
+    for feature, values in data.slices.items():
+        baseline = data.baseline_slices.get(feature, {})
+        rows[feature] = [
+            (
+                _with_count(name, values[name]),
+                values[name].get("mean_dice"),
+                baseline.get(name, {}).get("mean_dice"),
+            )
+            for name in sorted(values)
+        ]
+    return rows

@@ -15,6 +15,7 @@ from components.data_validation import OXFORD_PETS_SCHEMA, CuratedSchemaGen, Exa
 from components.evaluator import Evaluator
 from components.folder_example_gen import FolderExampleGen
 from components.latest_pushed_model import LatestPushedModel
+from components.pusher import Pusher
 from components.segmentation_report import SegmentationReport
 from components.tfds_example_gen import TFDSExampleGen
 from models import features
@@ -87,20 +88,27 @@ def create_pipeline(
         baseline_model=baseline.outputs["model"],
         eval_config=eval_config(config),
     )
-    # Pictures and charts of the candidate model, whether or not it is blessed.
+    # The blessed model, with its model card (components/pusher).
+    pusher = Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        examples=example_gen.outputs["examples"],
+        evaluation=evaluator.outputs["evaluation"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_model_dir)
+        ),
+        model_name=config.pipeline_name,
+    )
+    # Pictures, charts and the model card of the candidate, blessed or not; after the
+    # Pusher, to say what became of it.
     report = SegmentationReport(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         evaluation=evaluator.outputs["evaluation"],
         model_run=trainer.outputs["model_run"],
         blessing=evaluator.outputs["blessing"],
-    )
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_model_dir)
-        ),
+        pushed_model=pusher.outputs["pushed_model"],
+        model_name=config.pipeline_name,
     )
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
@@ -114,8 +122,8 @@ def create_pipeline(
             trainer,
             baseline,
             evaluator,
-            report,
             pusher,
+            report,
         ],
         enable_cache=True,
         metadata_connection_config=metadata_connection_config,

@@ -102,17 +102,25 @@ def test_visual_report_shows_real_predictions(tiny_config, first_run):
     assert f"Visual report: {index}" in run_summary.format_summary(first_run)
     page = open(index).read()
     for name in ("samples.png", "worst.png", "metrics.png", "slices.png", "training.png"):
-        assert f"src='{name}'" in page
+        assert f'src="{name}"' in page
         with Image.open(os.path.join(report.uri, name)) as picture:
             picture.verify()
     # 6 sample rows and 6 worst rows of the 16 eval examples, 4 columns of 192 px.
     grid_size = (4 * 196 + 4, 18 + 6 * 210 + 22)
     assert Image.open(os.path.join(report.uri, "samples.png")).size == grid_size
     assert Image.open(os.path.join(report.uri, "worst.png")).size == grid_size
-    assert "<th>eval examples in the pictures</th><td>16</td>" in page
-    assert "<h3>Mean Dice by species</h3>" in page
+    text = " ".join(page.split())
+    assert "over the 16 eval examples" in text  # the confusion matrix's
+    assert "<h3>By species (examples in brackets)</h3>" in page
     # Slice values by name, each with its number of eval examples.
-    assert re.search(r"<th>(cat|dog) \(\d+\)</th>", page), page
+    assert re.search(r"<td>(cat|dog) \(\d+\)</td>", page), page
+    # The data was generated: the model card's caveat is on top, and the summary warns.
+    assert "Caveat.</strong> Trained and evaluated on generated scenes" in page
+    assert "WARNING: trained on the embedded synthetic scenes" in run_summary.format_summary(
+        first_run
+    )
+    assert "mean_dice &gt;= 0" in page  # the blessing check as the Evaluator applied it
+    assert f"version {os.path.basename(first_run.pushed_model_dir)}" in page
 
 
 def test_rerun_with_unreachable_threshold_is_not_blessed_or_pushed(tiny_config, first_run):

@@ -1,5 +1,6 @@
 """The whole pipeline from an Oxford-layout folder with bad files in it, via the flags."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image
 
 import local_runner
+from evaluation import model_card
 from metadata import queries, run_summary
 from metadata.store import open_store
 from models import features, mask_convention
@@ -65,11 +67,60 @@ def test_model_from_the_folder_is_pushed_with_its_classes(folder_run):
     assert summary.blessed and summary.pushed_model_dir
     with open(os.path.join(summary.pushed_model_dir, features.MODEL_METADATA_FILE)) as file:
         metadata = json.load(file)
-    assert metadata == {
+    assert {key: metadata[key] for key in ("image_size", "mask_convention", "test_time_flip")} == {
         "image_size": 64,
         "mask_convention": mask_convention.trimap_convention("trimap").to_json_dict(),
         "test_time_flip": False,
     }
+    # How it was trained: the settings as run, and an encoder trained from scratch.
+    assert metadata["training"]["epochs"] == 1 and metadata["training"]["image_size"] == 64
+    assert metadata["training"]["encoder_weights"] == "none"
+    assert "code_version" not in metadata["training"]
+    assert metadata["pretrained_encoder"] is False
+
+
+def test_the_pushed_model_carries_its_model_card(folder_run):
+    config, _, summary = folder_run
+    card_dir = os.path.join(summary.pushed_model_dir, "assets.extra")
+    with open(os.path.join(card_dir, model_card.JSON_FILE)) as file:
+        card = json.load(file)
+    assert card["data"]["source"] == f"Oxford-IIIT Pet folder {config.data.root}"
+    assert card["data"]["examples"] == {"train": 18, "eval": 3} and not card["data"]["synthetic"]
+    assert card["encoder"] == {
+        "backbone": "mobilenet_v2",
+        "alpha": 0.5,
+        "weights": "none",
+        "pretrained": False,
+    }
+    assert card["caveats"] == []  # real-shaped data, scratch by choice
+    evaluation = card["evaluation"]
+    assert evaluation["blessed"] is True and evaluation["baseline_metrics"] == {}
+    assert evaluation["metrics"]["example_count"] == 3
+    assert evaluation["metrics"]["mean_dice"] == pytest.approx(summary.metrics["mean_dice"])
+    # The first model: only the value threshold applied, and it passed.
+    assert [(c["description"], c["passed"]) for c in evaluation["checks"]] == [
+        ("mean_dice >= 0", True)
+    ]
+    with open(os.path.join(card_dir, model_card.MARKDOWN_FILE)) as file:
+        markdown = file.read()
+    assert markdown.startswith("# Model card: pet-segmentation")
+    assert "| Examples, train split | 18 |" in markdown
+
+    # ML Metadata has the card's key facts on the PushedModel, and the summary says them.
+    outputs = queries.latest_outputs(open_store(config.metadata_path), config.pipeline_name)
+    pushed = outputs["Pusher", "pushed_model"].custom_properties
+    assert pushed["model_card"].string_value == os.path.join(card_dir, model_card.MARKDOWN_FILE)
+    assert pushed["data_source"].string_value == card["data"]["source"]
+    assert (pushed["synthetic_data"].int_value, pushed["pretrained_encoder"].int_value) == (0, 0)
+    # ML Metadata keeps float properties to 6 significant digits.
+    assert pushed["mean_dice"].double_value == pytest.approx(
+        evaluation["metrics"]["mean_dice"], rel=1e-5
+    )
+    text = run_summary.format_summary(summary)
+    assert f"Data: {card['data']['source']}" in text
+    assert "Encoder: trained from scratch, as configured (--encoder-weights none)" in text
+    assert f"Model card: {pushed['model_card'].string_value}" in text
+    assert "synthetic" not in text
 
 
 def test_predict_and_evaluate_use_the_pushed_model_in_a_new_process(folder_run, tmp_path):
@@ -103,3 +154,29 @@ def test_predict_and_evaluate_use_the_pushed_model_in_a_new_process(folder_run, 
     assert mask.shape == (24, 32) and set(np.unique(mask)) <= {1, 2, 3}
     overlay = Image.open(tmp_path / "predicted" / "overlays" / "pug_902.png")
     assert overlay.size == (32, 24) and overlay.mode == "RGB"
+
+
+def test_a_second_model_is_reported_beside_the_last_blessed_one(folder_run):
+    config, _, first = folder_run
+    # Another seed: the Trainer and everything after it run again; the data is cached.
+    config = dataclasses.replace(
+        config, training=dataclasses.replace(config.training, seed=config.training.seed + 1)
+    )
+    second = local_run.run(config, os.path.join(config.output_dir, "run2.log"))
+    outputs = queries.latest_outputs(open_store(config.metadata_path), config.pipeline_name)
+    report_dir = outputs["SegmentationReport", "report"].uri
+    with open(os.path.join(report_dir, model_card.JSON_FILE)) as file:
+        evaluation = json.load(file)["evaluation"]
+
+    # The Evaluator scored the first (blessed) model again, as the baseline.
+    baseline_mean_dice = evaluation["baseline_metrics"]["mean_dice"]
+    assert baseline_mean_dice == pytest.approx(first.metrics["mean_dice"], abs=1e-6)
+    change = evaluation["metrics"]["mean_dice"] - baseline_mean_dice
+    assert evaluation["changes"]["mean_dice"] == pytest.approx(change, abs=1e-6)
+    checks = {c["description"]: c for c in evaluation["checks"]}
+    assert set(checks) == {"mean_dice >= 0", "mean_dice - baseline's >= -0.01"}
+    assert checks["mean_dice - baseline's >= -0.01"]["passed"] == (change >= -0.01)
+    assert second.blessed == all(c["passed"] for c in checks.values())
+    page = open(os.path.join(report_dir, "index.html")).read()
+    assert "last blessed model" in page and "Confusion matrix" in page
+    assert ("version " in page) == bool(second.blessed)  # the pushed version, when pushed

@@ -1,8 +1,8 @@
 """SegmentationReport's executor: predict the eval split, gather metrics and curves, draw."""
 
+import dataclasses
 import datetime
 import io
-import json
 import os
 
 import numpy as np
@@ -14,8 +14,8 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components import component_specs as specs
-from components import examples_io
-from evaluation import report, tfma_metrics
+from components import examples_io, provenance
+from evaluation import model_card, report, tfma_metrics
 from evaluation.metrics import SetMetrics, WorstKept
 from models import features, mask_convention
 from models.mask_convention import mask_class_ids
@@ -35,44 +35,103 @@ class Executor(base_executor.BaseExecutor):
         examples = artifact_utils.get_single_instance(input_dict[specs.EXAMPLES_KEY])
         model = artifact_utils.get_single_instance(input_dict[specs.MODEL_KEY])
         evaluation = artifact_utils.get_single_instance(input_dict[specs.EVALUATION_KEY])
+        blessing = _optional(input_dict, specs.BLESSING_KEY)
+        pushed = _optional(input_dict, specs.PUSHED_MODEL_KEY)
+        model_run = _optional(input_dict, specs.MODEL_RUN_KEY)
         output = artifact_utils.get_single_instance(output_dict[specs.REPORT_KEY])
 
+        card = provenance.build_model_card(
+            exec_properties[specs.MODEL_NAME_KEY], model, examples, evaluation, blessing
+        )
         model_dir = path_utils.serving_model_path(model.uri)
-        with tf.io.gfile.GFile(os.path.join(model_dir, features.MODEL_METADATA_FILE)) as file:
-            convention = mask_convention.MaskConvention.from_json_dict(
-                json.load(file)["mask_convention"]
-            )
-        sample_rows, worst_rows, num_predicted = predict_eval_split(
+        convention = mask_convention.MaskConvention.from_json_dict(
+            provenance.read_model_metadata(model)["mask_convention"]
+        )
+        predicted = predict_eval_split(
             tf.saved_model.load(model_dir),
             examples_io.read_split(examples, "eval", int(exec_properties[specs.MAX_EXAMPLES_KEY])),
             convention,
             int(exec_properties[specs.NUM_SAMPLES_KEY]),
             int(exec_properties[specs.NUM_WORST_KEY]),
         )
-        by_slice = tfma_metrics.candidate_metrics_by_slice(evaluation.uri)
+        by_model = tfma_metrics.metrics_by_model(evaluation.uri)
         data = report.ReportData(
-            title="Segmentation report",
+            title=f"Segmentation report: {card.model['name']}",
             class_names=convention.class_names,
-            metrics=by_slice.get((), {}),
-            slices=named_slices(by_slice),
-            curves=training_curves(input_dict.get(specs.MODEL_RUN_KEY)),
-            sample_rows=sample_rows,
-            worst_rows=worst_rows,
-            facts={
-                "model": model.uri,
-                "blessed": blessing_decision(input_dict.get(specs.BLESSING_KEY)),
-                "eval examples in the pictures": num_predicted,
-                "classes": ", ".join(convention.class_names),
-                "written": datetime.datetime.now().isoformat(timespec="seconds"),
-            },
+            metrics=card.evaluation["metrics"],
+            slices=named_slices(by_model[tfma_metrics.CANDIDATE]),
+            curves=training_curves(model_run),
+            sample_rows=predicted.sample_rows,
+            worst_rows=predicted.worst_rows,
+            facts=facts(card, model, blessing, pushed),
+            baseline_metrics=card.evaluation["baseline_metrics"],
+            baseline_slices=named_slices(by_model[tfma_metrics.BASELINE]),
+            checks=card.evaluation["checks"],
+            confusion=predicted.metrics.confusion.tolist(),
+            confusion_images=len(predicted.metrics.per_image),
+            caveats=card.caveats,
+            links=links(examples, model, evaluation, model_run, pushed),
+            tensorboard_dir=model_run.uri if model_run else None,
         )
         index = report.write_report(data, output.uri)
+        model_card.write(card, output.uri)
         output.set_string_custom_property("index", index)
+        output.set_int_custom_property("synthetic_data", int(card.data["synthetic"]))
+        output.set_int_custom_property("pretrained_encoder", int(card.encoder["pretrained"]))
         logging.info("Visual report: %s", index)
 
 
+def _optional(input_dict, key):
+    artifacts = input_dict.get(key)
+    return artifact_utils.get_single_instance(artifacts) if artifacts else None
+
+
+def facts(card, model, blessing, pushed) -> dict[str, str]:
+    """The table at the top of the report: what, from what, and what became of it."""
+    encoder = card.encoder
+    data = card.data
+    examples = ", ".join(f"{count} {split}" for split, count in data["examples"].items())
+    return {
+        "model": f"{model.uri} (ML Metadata artifact {model.id})",
+        "trained": card.model["trained_at"],
+        "data": f"{data['source']}: {examples} examples"
+        + (" (generated scenes, not photos)" if data["synthetic"] else ""),
+        "encoder": f"{encoder['backbone']} (width {encoder['alpha']}), started from "
+        + ("ImageNet weights" if encoder["pretrained"] else "scratch")
+        + f" (asked for: {encoder['weights']})",
+        "blessed": blessing_decision(blessing),
+        "pushed": pushed_decision(pushed),
+        "classes": ", ".join(card.model["classes"]),
+        "model card": f"{model_card.MARKDOWN_FILE}, {model_card.JSON_FILE} (beside this page)",
+        "written": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def links(examples, model, evaluation, model_run, pushed) -> dict[str, str]:
+    """The artifacts the report is about, by name; each with its ML Metadata id."""
+    found = {
+        f"examples (id {examples.id})": examples.uri,
+        f"model (id {model.id})": path_utils.serving_model_path(model.uri),
+        f"evaluation (id {evaluation.id})": evaluation.uri,
+    }
+    if model_run is not None:
+        found[f"training logs (id {model_run.id})"] = model_run.uri
+    if pushed is not None and pushed.get_int_custom_property("pushed") == 1:
+        found[f"pushed model (id {pushed.id})"] = pushed.get_string_custom_property(
+            "pushed_destination"
+        )
+    return found
+
+
+@dataclasses.dataclass
+class Predicted:
+    sample_rows: list
+    worst_rows: list
+    metrics: SetMetrics  # over every predicted example, with its confusion matrix
+
+
 def predict_eval_split(saved_model, tf_examples, convention, num_samples, num_worst):
-    """Predicts each example at its own size; returns the sample rows and the worst rows."""
+    """Predicts each example at its own size: the sample rows, the worst rows, the sums."""
     segment_image = saved_model.signatures["segment_image"]
     accumulator = SetMetrics(convention.class_names, convention.background)
     sample_rows, worst = [], WorstKept(num_worst)
@@ -92,7 +151,7 @@ def predict_eval_split(saved_model, tf_examples, convention, num_samples, num_wo
             sample_rows.append(row)
         worst.add(score, name, row)
     worst_rows = [row for _, _, row in worst.rows()]
-    return sample_rows, worst_rows, len(accumulator.per_image)
+    return Predicted(sample_rows, worst_rows, accumulator)
 
 
 def named_slices(by_slice) -> dict[str, dict[str, dict[str, float]]]:
@@ -107,11 +166,11 @@ def named_slices(by_slice) -> dict[str, dict[str, dict[str, float]]]:
     return dict(sorted(slices.items(), key=lambda item: (item[0] != "species", item[0])))
 
 
-def training_curves(model_run_artifacts) -> dict:
+def training_curves(model_run) -> dict:
     """{"loss": {"train": [(epoch, value)], "validation": [...]}, "mean_dice": {...}}."""
-    if not model_run_artifacts:
+    if model_run is None:
         return {}
-    root = artifact_utils.get_single_instance(model_run_artifacts).uri
+    root = model_run.uri
     curves = {}
     for split in ("train", "validation"):
         for path in tf.io.gfile.glob(os.path.join(root, split, "events.out.tfevents*")):
@@ -125,8 +184,17 @@ def training_curves(model_run_artifacts) -> dict:
     return {name: {s: sorted(p) for s, p in by_split.items()} for name, by_split in curves.items()}
 
 
-def blessing_decision(blessing_artifacts) -> str:
-    if not blessing_artifacts:
+def blessing_decision(blessing) -> str:
+    if blessing is None:
         return "not evaluated for blessing"
-    blessing = artifact_utils.get_single_instance(blessing_artifacts)
     return "yes" if blessing.get_int_custom_property("blessed") == 1 else "no"
+
+
+def pushed_decision(pushed) -> str:
+    if pushed is None:
+        return "no push step"
+    if pushed.get_int_custom_property("pushed") != 1:
+        return "no (not blessed)"
+    version = pushed.get_string_custom_property("pushed_version")
+    destination = pushed.get_string_custom_property("pushed_destination")
+    return f"version {version}, {destination} (ML Metadata artifact {pushed.id})"

@@ -1,7 +1,9 @@
+import html.parser
 import math
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from evaluation import report, visualize
@@ -41,12 +43,44 @@ def full_data():
     )
 
 
+class _Tables(html.parser.HTMLParser):
+    """The page's tables as lists of rows of cell texts, and its image sources."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.tables, self.images, self._cell = [], [], None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append(" ".join(self._cell.split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+    def rows(self):
+        return [tuple(row) for table in self.tables for row in table]
+
+
 def test_report_writes_every_picture_and_links_it(tmp_path):
     index = report.write_report(full_data(), str(tmp_path))
     assert index == os.path.join(tmp_path, "index.html")
     page = open(index).read()
+    parsed = _Tables(page)
     for name in ("samples.png", "worst.png", "metrics.png", "slices.png", "training.png"):
-        assert f"src='{name}'" in page
+        assert name in parsed.images
         with Image.open(tmp_path / name) as picture:
             picture.verify()  # a complete, valid PNG
         assert Image.open(tmp_path / name).format == "PNG"
@@ -59,11 +93,70 @@ def test_report_writes_every_picture_and_links_it(tmp_path):
     assert Image.open(tmp_path / "worst.png").size == (width, 14 + 4 + 2 * (14 + 192 + 4) + 14 + 8)
     assert Image.open(tmp_path / "metrics.png").size == (1000, 360)
     assert Image.open(tmp_path / "training.png").size == (1000, 340)
-    assert "<td>n/a (class absent)</td>" in page and "<th>blessed</th><td>yes</td>" in page
+    rows = parsed.rows()
+    assert ("dice_border", "n/a") in rows and ("blessed", "yes") in rows
+    assert ("mean_dice", "0.5000") in rows
     # Slices in the order given (species first), each value with its number of examples.
-    assert page.index("Mean Dice by species") < page.index("Mean Dice by breed")
-    assert "<th>cat (12)</th><td>0.4000</td>" in page and "<th>dog (24)</th>" in page
-    assert "<th>Abyssinian</th><td>0.5000</td>" in page
+    assert page.index("By species") < page.index("By breed")
+    assert ("cat (12)", "0.4000") in rows and ("dog (24)", "0.7000") in rows
+    assert ("Abyssinian", "0.5000") in rows
+    # Without a baseline, no baseline column.
+    assert "last blessed model" not in page
+
+
+def test_the_report_sets_the_baseline_beside_the_candidate_with_the_checks(tmp_path):
+    data = full_data()
+    data.metrics["example_count"] = 250.0  # TFMA's ExampleCount is a double
+    data.baseline_metrics = dict(data.metrics, mean_dice=0.45, example_count=250.0)
+    data.baseline_slices = {"species": {"cat": {"mean_dice": 0.5}, "dog": {"mean_dice": 0.6}}}
+    data.checks = [
+        {"description": "mean_dice >= 0.5", "value": 0.5, "passed": True},
+        {"description": "mean_dice - baseline's >= -0.01", "value": -0.02, "passed": False},
+    ]
+    data.confusion = [[3, 1, 0], [0, 4, 0], [0, 0, 0]]
+    data.confusion_images = 2
+    data.caveats = ["Trained on generated scenes."]
+    data.links = {"model (id 7)": "/runs/Trainer/model/7/Format-Serving"}
+    data.tensorboard_dir = "/runs/Trainer/model_run/7"
+    page = open(report.write_report(data, str(tmp_path))).read()
+    rows = _Tables(page).rows()
+
+    assert ("metric", "this model", "last blessed model", "change") in rows
+    assert ("mean_dice", "0.5000", "0.4500", "0.0500") in rows
+    assert ("example_count", "250", "250", "0") in rows  # a count, not "250.0000"
+    assert ("cat (12)", "0.4000", "0.5000") in rows and ("dog (24)", "0.7000", "0.6000") in rows
+    assert ("Abyssinian", "0.5000", "n/a") in rows  # a slice the baseline did not have
+    assert ("mean_dice >= 0.5", "0.5000", "passed") in rows
+    assert ("mean_dice - baseline's >= -0.01", "-0.0200", "FAILED") in rows
+    assert "the regression check did not apply" not in page
+    # The confusion matrix: counts and the share of the true class's pixels.
+    assert ("true \\ predicted", "pet", "background", "border") in rows
+    assert ("pet", "3 (75.0%)", "1 (25.0%)", "0 (0.0%)") in rows
+    assert ("border", "0 (n/a)", "0 (n/a)", "0 (n/a)") in rows  # a class never true
+    assert "over the 2 eval examples" in " ".join(page.split())
+    assert "Trained on generated scenes." in page and "Caveat." in page
+    assert ("model (id 7)", "/runs/Trainer/model/7/Format-Serving") in rows
+    assert "tensorboard --logdir /runs/Trainer/model_run/7" in page
+
+
+def test_text_is_escaped(tmp_path):
+    data = full_data()
+    data.facts = {"model": "<script>alert(1)</script>"}
+    page = open(report.write_report(data, str(tmp_path))).read()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        ([0.71, 0.93], (0.65, 0.95)),  # the spread of the slices, in steps of 0.05
+        ([0.02, 0.5], (0.0, 0.55)),  # never below 0
+        ([0.97, 0.99], (0.9, 1.0)),  # never above 1
+        ([0.8, 0.8], (0.75, 0.85)),
+    ],
+)
+def test_the_slice_axis_spans_the_scores(scores, expected):
+    assert report._score_range(scores) == pytest.approx(expected)
 
 
 def test_grid_cells_use_the_class_colours(tmp_path):
@@ -82,4 +175,4 @@ def test_a_report_without_slices_or_curves_leaves_them_out(tmp_path):
     data.slices, data.curves = {}, {}
     report.write_report(data, str(tmp_path))
     assert not (tmp_path / "slices.png").exists() and not (tmp_path / "training.png").exists()
-    assert "slices.png" not in open(tmp_path / "index.html").read()
+    assert "slices.png" not in _Tables(open(tmp_path / "index.html").read()).images

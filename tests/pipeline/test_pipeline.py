@@ -24,6 +24,11 @@ def test_components_are_all_there_and_wired(component_ids):
         "latest_blessed_model_resolver"
     )
     assert by_id["Pusher"].inputs["model_blessing"].producer_component_id == "Evaluator"
+    # The Pusher pushes the model card, made of the data's and the evaluation's records.
+    assert by_id["Pusher"].inputs["examples"].producer_component_id == "TFDSExampleGen"
+    assert by_id["Pusher"].inputs["evaluation"].producer_component_id == "Evaluator"
+    # The report says what became of the model: it runs after the Pusher.
+    assert by_id["SegmentationReport"].inputs["pushed_model"].producer_component_id == "Pusher"
     assert pipeline.pipeline_info.pipeline_root == "/tmp/unused/pipeline_root/pet-segmentation"
 
 
@@ -124,9 +129,21 @@ def code_versions_of_each_component() -> dict[str, str]:
     [
         ("models/unet.py", {"Trainer"}),  # the Transform does not run it
         ("models/preprocessing.py", {"Transform", "Trainer"}),
-        ("models/features.py", {"TFDSExampleGen", "Transform", "Trainer", "SegmentationReport"}),
-        ("evaluation/tfma_metrics.py", {"Evaluator", "SegmentationReport"}),
+        (
+            "models/features.py",
+            {
+                "TFDSExampleGen",
+                "SchemaGen",
+                "ExampleValidator",
+                "Transform",
+                "Trainer",
+                "SegmentationReport",
+                "Pusher",
+            },
+        ),
+        ("evaluation/tfma_metrics.py", {"Evaluator", "SegmentationReport", "Pusher"}),
         ("evaluation/visualize.py", {"SegmentationReport"}),
+        ("evaluation/templates.py", {"SegmentationReport", "Pusher"}),  # report, model card
         ("components/evaluator/executor.py", {"Evaluator"}),
         ("sources/synthetic_pets.py", {"TFDSExampleGen"}),
         ("bench/common.py", set()),
@@ -145,10 +162,13 @@ def test_an_edit_reruns_the_components_whose_code_it_is(tmp_path, monkeypatch, e
     before = code_versions_of_each_component()
     assert set(before) == {
         "TFDSExampleGen",
+        "SchemaGen",
+        "ExampleValidator",
         "Transform",
         "Trainer",
         "Evaluator",
         "SegmentationReport",
+        "Pusher",
     }
     assert code_versions_of_each_component() == before  # the same code: the cache holds
 
