@@ -2,12 +2,15 @@
 
 import dataclasses
 import glob
+import json
 import math
 import os
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+from evaluation import model_card
 from metadata import queries, store
+from models import features
 from pipeline import component_ids
 
 
@@ -23,6 +26,13 @@ class RunSummary:
     num_skipped: int | None = None
     ingestion_report: str | None = None
     visual_report: str | None = None  # the SegmentationReport's index.html
+    # Provenance (components/provenance.py): the data source, and whether it was generated.
+    data_source: str | None = None
+    synthetic_data: bool = False
+    # Whether the encoder started from pretrained weights, and what was asked for.
+    pretrained_encoder: bool | None = None
+    encoder_weights: str | None = None
+    model_card: str | None = None  # model_card.md: the pushed one, else the report's
 
 
 def overall_metrics(evaluation_uri: str) -> dict[str, float]:
@@ -56,9 +66,14 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
     anomalies = outputs.get((component_ids.EXAMPLE_VALIDATOR, "anomalies"))
     num_skipped, report_path = ingestion_skips(outputs)
     visual_report = outputs.get((component_ids.SEGMENTATION_REPORT, "report"))
-    pushed_dir = None
+    examples = newest_examples(outputs)
+    training = model_metadata(outputs.get((component_ids.TRAINER, "model")))
+    pushed_dir = card = None
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         pushed_dir = pushed.custom_properties["pushed_destination"].string_value
+        card = pushed.custom_properties["model_card"].string_value or None
+    if card is None and visual_report is not None:
+        card = os.path.join(visual_report.uri, model_card.MARKDOWN_FILE)
     return RunSummary(
         metrics=overall_metrics(evaluation.uri) if evaluation else {},
         evaluation_uri=evaluation.uri if evaluation else None,
@@ -70,7 +85,35 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
         visual_report=(
             visual_report.custom_properties["index"].string_value if visual_report else None
         ),
+        data_source=examples.custom_properties["source"].string_value if examples else None,
+        synthetic_data=bool(examples and examples.custom_properties["synthetic"].int_value),
+        pretrained_encoder=training.get("pretrained_encoder"),
+        encoder_weights=training.get("training", {}).get("encoder_weights"),
+        model_card=card,
     )
+
+
+def newest_examples(outputs):
+    """The Examples of the newest ingestion, from whichever ExampleGen made them."""
+    candidates = [
+        outputs.get((component, "examples"))
+        for component in (component_ids.TFDS_EXAMPLE_GEN, component_ids.FOLDER_EXAMPLE_GEN)
+    ]
+    return max((c for c in candidates if c is not None), key=lambda a: a.id, default=None)
+
+
+def model_metadata(model) -> dict:
+    """The Trainer's segmentation.json beside its SavedModel ({} when it cannot be read)."""
+    if model is None:
+        return {}
+    # TFX's path_utils.serving_model_path(model.uri), spelled out: importing TFX takes
+    # half a minute, and `inspect` reads this module too.
+    path = os.path.join(model.uri, "Format-Serving", features.MODEL_METADATA_FILE)
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (OSError, ValueError):
+        return {}
 
 
 def ingestion_skips(outputs) -> tuple[int | None, str | None]:
@@ -87,6 +130,24 @@ def ingestion_skips(outputs) -> tuple[int | None, str | None]:
 
 def format_summary(summary: RunSummary) -> str:
     lines = [""]
+    if summary.data_source:
+        lines.append(f"Data: {summary.data_source}")
+    if summary.synthetic_data:
+        lines.append(
+            "WARNING: trained on the embedded synthetic scenes, not photos: this model is "
+            "not for real photos (train on them with --oxford-dir or --dataset "
+            "oxford_iiit_pet, and --recipe photos)."
+        )
+    if summary.pretrained_encoder is not None:
+        if summary.pretrained_encoder:
+            lines.append(f"Encoder: started from pretrained weights ({summary.encoder_weights})")
+        elif summary.encoder_weights == "none":
+            lines.append("Encoder: trained from scratch, as configured (--encoder-weights none)")
+        else:
+            lines.append(
+                f"Encoder: trained from scratch: the {summary.encoder_weights} weights asked "
+                "for could not be had (docs/training.md says where to put them offline)"
+            )
     if summary.num_skipped is not None:
         lines.append(
             f"Ingestion: {summary.num_skipped} file(s) skipped"
@@ -111,6 +172,8 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"Pushed model: {summary.pushed_model_dir}")
     else:
         lines.append("Pushed model: none (the model was not blessed, so nothing was pushed)")
+    if summary.model_card:
+        lines.append(f"Model card: {summary.model_card}")
     if summary.visual_report:
         lines.append(f"Visual report: {summary.visual_report}")
     return "\n".join(lines)
