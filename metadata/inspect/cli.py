@@ -8,14 +8,14 @@
     inspect lineage               the newest pushed model, back to the examples it came from
     inspect models --json         any of these as JSON
 
-The store is opened read-only, so this works while a run is writing to it.
+The store is opened read-only, so this works while a run is writing to it. Nothing here
+imports TensorFlow: the Evaluator's metrics are read from its files directly.
 """
 
 import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
 import argparse
 import json
-import logging
 import sys
 
 from metadata.inspect.describe import RUN_SECTIONS, SECTIONS, collect
@@ -54,8 +54,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    # TFMA's reader calls a deprecated TensorFlow function, which says so on every run.
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         records = load(args.metadata, args.pipeline_name)
         data = collect(records, args.section, args.run, args.artifact)

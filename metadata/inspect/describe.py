@@ -7,7 +7,7 @@ import math
 
 from ml_metadata.proto import metadata_store_pb2
 
-from metadata import run_summary
+from metadata.inspect.evaluation import overall_metrics
 from metadata.inspect.load import InspectError, Records
 
 SECTIONS = ("runs", "executions", "artifacts", "models", "lineage")
@@ -161,7 +161,7 @@ def describe_evaluation(records: Records, execution_id: int, outputs: dict) -> d
     evaluation = records.artifacts[outputs["ModelEvaluation"]]
     baselines = [i for key, i in records.inputs[execution_id] if key == "baseline_model"]
     blessing = records.artifacts.get(outputs.get("ModelBlessing"))
-    metrics = run_summary.overall_metrics(evaluation.uri)
+    metrics = overall_metrics(evaluation.uri)
     return {
         "id": evaluation.id,
         "uri": evaluation.uri,

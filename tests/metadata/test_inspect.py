@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from bench import cli_startup
+from evaluation import tfma_metrics
 from metadata import queries
 from metadata.inspect import cli
 from metadata.inspect.format import format_duration
@@ -124,6 +126,20 @@ def test_models_with_metrics_blessing_and_pushes(capsys, config):
         assert row.split()[4:] == [str(baseline or "-"), "yes", push["version"]]
     metrics_row = table_row(table, "mean_dice")
     assert metrics_row.split()[1:] == [f"{e['metrics']['mean_dice']:.4f}" for e in (first, second)]
+    # Read without TensorFlow, the metrics are TFMA's own reader's.
+    for evaluation in model["evaluations"]:
+        expected = tfma_metrics.candidate_metrics_by_slice(evaluation["uri"])[()]
+        assert evaluation["metrics"] == expected
+
+
+def test_the_overview_and_models_answer_without_tensorflow(config):
+    # The metrics are read from the Evaluator's files, not through TFMA. Fresh processes,
+    # as bench/cli_startup.py times them (--metadata); no timing is asserted here.
+    commands = cli_startup.metadata_commands(config.metadata_path, rounds=1)
+    assert list(commands) == ["inspect", "inspect models"]
+    for name, result in commands.items():
+        assert result["imports_tensorflow"] is False, name
+        assert len(result["rounds_seconds"]) == 1
 
 
 def test_lineage_goes_from_the_pushed_model_back_to_the_examples(capsys, config):
