@@ -38,37 +38,28 @@ def load(metadata_path: str, pipeline_name: str) -> Records:
         )
     try:
         store = open_store(metadata_path)
-        pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
-        pipelines = [context.name for context in store.get_contexts_by_type("pipeline")]
+        runs = queries.pipeline_runs(store, pipeline_name)
+        pipelines = queries.pipeline_names(store)
     except RuntimeError as error:  # not sqlite, or not a store: MLMD names the failed query
         reason = str(error).split(" query:")[0]
         raise InspectError(f"{metadata_path} is not an ML Metadata store: {reason}.") from None
-    if pipeline is None:
+    if runs is None:
         raise InspectError(
             f"No pipeline {pipeline_name!r} in {metadata_path}; it holds "
             + (", ".join(repr(name) for name in pipelines) or "no pipeline runs")
             + ". Pass --pipeline-name, or run local_runner.py first."
         )
 
-    # TFX records each run as a "pipeline_run" context, a child of the pipeline's context.
-    runs = [
-        context
-        for context in store.get_children_contexts_by_context(pipeline.id)
-        if context.type == "pipeline_run"
-    ]
-    runs.sort(key=lambda context: context.id)
     by_component = queries.executions_by_component(store, pipeline_name)
     executions, component = {}, {}
     for component_id, component_executions in by_component.items():
         for execution in component_executions:
             executions[execution.id] = execution
             component[execution.id] = component_id
-    run_execution_ids = {
-        run.id: sorted(e.id for e in store.get_executions_by_context(run.id)) for run in runs
-    }
+    run_execution_ids = queries.execution_ids_by_run(store, runs)
 
     inputs, outputs, producer = collections.defaultdict(list), collections.defaultdict(list), {}
-    events = store.get_events_by_execution_ids(list(executions))
+    events, artifacts = queries.events_and_artifacts(store, executions)
     for event in sorted(events, key=lambda event: event.execution_id):
         # One event per artifact and execution; its path names every key the artifact
         # was bound to (the Evaluator gets one model as both "model" and "baseline_model").
@@ -79,8 +70,6 @@ def load(metadata_path: str, pipeline_name: str) -> Records:
             outputs[event.execution_id] += [(key, event.artifact_id) for key in keys]
             # A cached execution outputs the artifacts of the one that wrote them, earlier.
             producer.setdefault(event.artifact_id, event.execution_id)
-    artifact_ids = sorted({event.artifact_id for event in events})
-    artifacts = {artifact.id: artifact for artifact in store.get_artifacts_by_id(artifact_ids)}
     return Records(
         metadata_path=metadata_path,
         pipeline_name=pipeline_name,
@@ -93,6 +82,3 @@ def load(metadata_path: str, pipeline_name: str) -> Records:
         outputs=dict(outputs),
         producer=producer,
     )
-
-
-# The sections' data: plain dicts and lists, printed as tables or as JSON.
