@@ -16,10 +16,13 @@ import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
 import argparse
 import json
+import os
 import sys
 
+from rich.console import Console
+
 from metadata.inspect.describe import RUN_SECTIONS, SECTIONS, collect
-from metadata.inspect.format import format_text
+from metadata.inspect.format import format_text, renderables
 from metadata.inspect.load import InspectError, load
 from pipeline import configs, flags
 
@@ -34,7 +37,11 @@ def parse_args(argv=None):
         default=configs.PipelineConfig().metadata_path,
         help="the ML Metadata sqlite file (default: %(default)s)",
     )
-    parser.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
+    parser.add_argument(
+        "--pipeline-name",
+        default=configs.PIPELINE_NAME,
+        help="the pipeline whose runs to show (default: %(default)s)",
+    )
     parser.add_argument("--run", help="a run id from `inspect runs` (default: the newest run)")
     parser.add_argument(
         "--artifact",
@@ -60,12 +67,19 @@ def main(argv=None) -> int:
     except InspectError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(data, indent=2) if args.json else format_text(data, args.section))
+    try:
+        if args.json:
+            print(json.dumps(data, indent=2))
+        elif sys.stdout.isatty():  # the terminal's width and colours
+            Console(highlight=False).print(renderables(data, args.section))
+        else:
+            print(format_text(data, args.section))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `inspect | head`: the reader had what it wanted
+        # Python flushes stdout again at exit: point it at nothing, not at the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 if __name__ == "__main__":
     sys.exit(main())

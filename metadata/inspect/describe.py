@@ -3,6 +3,7 @@ models with their evaluations, and lineage, described from the loaded records.""
 
 import collections
 import datetime
+import json
 import math
 
 from ml_metadata.proto import metadata_store_pb2
@@ -21,6 +22,8 @@ HOUSEKEEPING_PROPERTIES = {
     "file_format",
 }
 SCALARS = ("int_value", "double_value", "string_value", "bool_value")
+# Properties TFX stores as JSON text: shown as the values they encode.
+JSON_PROPERTIES = {"split_names"}  # e.g. '["train", "eval"]'
 
 
 def describe_runs(records: Records) -> list[dict]:
@@ -28,6 +31,8 @@ def describe_runs(records: Records) -> list[dict]:
 
 
 def describe_run(records: Records, run) -> dict:
+    """The run's id (a context id: what --run takes) is not its number: a run's number
+    counts the pipeline's runs, 1 for the oldest."""
     executions = [records.executions[i] for i in records.run_execution_ids[run.id]]
     states = collections.Counter(state_name(execution) for execution in executions)
     if states["FAILED"]:
@@ -39,6 +44,8 @@ def describe_run(records: Records, run) -> dict:
     return {
         "id": run.id,
         "name": run.name,
+        "number": records.runs.index(run) + 1,
+        "total_runs": len(records.runs),
         "started": timestamp(run.create_time_since_epoch),
         "duration_seconds": seconds_between(
             min((e.create_time_since_epoch for e in executions), default=0),
@@ -116,6 +123,8 @@ def artifact_properties(artifact) -> dict:
         kind = value.WhichOneof("value")  # not structs: sample rates per split, and such
         if name not in HOUSEKEEPING_PROPERTIES and kind in SCALARS:
             values[name] = getattr(value, kind)
+            if name in JSON_PROPERTIES:
+                values[name] = json.loads(values[name])
     return dict(sorted(values.items()))
 
 
@@ -251,9 +260,6 @@ def collect(records: Records, section: str | None, run_id=None, artifact_id=None
             artifact_id = newest_pushed_model(records)
         data["lineage"] = describe_lineage(records, artifact_id)
     return data
-
-
-# Text: plain aligned tables.
 
 
 def state_name(execution) -> str:

@@ -1,31 +1,37 @@
-"""`inspect`'s tables: the described data as text for a terminal."""
+"""`inspect`'s tables and trees: the described data, through rich, for a terminal (in its
+width and colours) or as plain text (whole lines, no colour: for pipes, files and tests)."""
 
+import io
 import os
 
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
 NEWEST_EVALUATIONS_SHOWN = 4  # metrics columns of the models table; --json has them all
+PLAIN_WIDTH = 10_000  # plain text is not wrapped: a long URI stays on its line
 
 
-def format_table(header: list[str], rows: list[list], notes: list[str] | None = None) -> str:
-    """Columns aligned; a column of numbers (and "-" for none) aligned right. A row's note,
-    if any, goes on a line of its own below it, from the second column on."""
+def table(header: list[str], rows: list[list], wrap: str | None = None) -> Table:
+    """Columns aligned; a column of numbers (and "-" for none) aligned right. In a narrow
+    terminal, the column named `wrap` wraps; the others keep their values on one line."""
     cells = [[cell_text(value) for value in row] for row in rows]
-    widths = [max(map(len, column)) for column in zip(header, *cells)]
-    right = [bool(cells) and all(is_number(row[i]) for row in cells) for i in range(len(header))]
-    lines = []
-    for row, note in zip([header, *cells], [None, *(notes or [None] * len(cells))]):
-        padded = [
-            text.rjust(width) if align_right else text.ljust(width)
-            for text, width, align_right in zip(row, widths, right)
-        ]
-        lines.append("  ".join(padded).rstrip())
-        if note:
-            lines.append(" " * (widths[0] + 2) + note)
-    return "\n".join(lines)
+    columns = Table(box=None, pad_edge=False, header_style="bold")
+    for i, name in enumerate(header):
+        numbers = bool(cells) and all(is_number(row[i]) for row in cells)
+        justify = "right" if numbers else "left"
+        columns.add_column(name, justify=justify, no_wrap=name != wrap, overflow="fold")
+    for row in cells:
+        columns.add_row(*(Text(cell) for cell in row))  # Text: "[x]" is not rich markup
+    return columns
 
 
 def cell_text(value) -> str:
     if value is None:
         return "-"
+    if isinstance(value, list):
+        return ",".join(map(str, value))  # one word: a terminal wraps between properties
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
@@ -43,8 +49,8 @@ def format_duration(seconds: float | None) -> str | None:
     return f"{seconds:.1f} s" if seconds < 60 else f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
 
 
-def format_runs(runs: list[dict]) -> str:
-    header = ["run", "started", "duration", "status", "executions"]
+def runs_table(runs: list[dict]) -> Table:
+    header = ["run id", "started", "duration", "status", "executions"]
     rows = [
         [
             run["id"],
@@ -55,15 +61,24 @@ def format_runs(runs: list[dict]) -> str:
         ]
         for run in runs
     ]
-    return format_table(header, rows)
+    return table(header, rows)
 
 
-def format_run_heading(run: dict, what: str = "Run") -> str:
+def run_heading(run: dict) -> Text:
+    """e.g. "Run id 22 (the newest of 2 runs), named 2026-...: complete, 10 executions"."""
+    number, total = run["number"], run["total_runs"]
+    if total == 1:
+        which = "the only run"
+    elif number == total:
+        which = f"the newest of {total} runs"
+    else:
+        which = f"run {number} of {total}"
     status = run["status"].lower()
-    return f"{what} {run['id']} ({run['name']}): {status}, {run['executions']} executions"
+    heading = f"Run id {run['id']} ({which}), named {run['name']}: "
+    return Text(heading + f"{status}, {run['executions']} executions", style="bold")
 
 
-def format_executions(executions: list[dict]) -> str:
+def executions_table(executions: list[dict]) -> Table:
     header = ["execution", "component", "state", "started", "duration"]
     rows = [
         [
@@ -75,31 +90,32 @@ def format_executions(executions: list[dict]) -> str:
         ]
         for execution in executions
     ]
-    return format_table(header, rows)
+    return table(header, rows)
 
 
-def format_artifacts(artifacts: list[dict]) -> str:
+def artifacts_table(artifacts: list[dict]) -> Group:
     root = common_root([artifact["uri"] for artifact in artifacts])
-    header = ["artifact", "type", "made by", "uri"]
+    header = ["artifact", "type", "made by", "uri", "properties"]
     rows = [
         [
             artifact["id"],
             artifact["type"],
             f"{artifact['component']} #{artifact['execution_id']}",
             os.path.relpath(artifact["uri"], root),
+            short_properties(artifact["properties"]),
         ]
         for artifact in artifacts
     ]
-    notes = [short_properties(artifact["properties"]) for artifact in artifacts]
-    return f"URIs under {root}/\n" + format_table(header, rows, notes)
+    return Group(Text(f"URIs under {root}/"), table(header, rows, wrap="properties"))
 
 
 def short_properties(properties: dict) -> str:
-    """Counts, flags and versions; long strings (paths, JSON) stay in --json."""
-    return " ".join(f"{k}={v}" for k, v in properties.items() if len(str(v)) <= 12)
+    """Counts, flags, versions and split names; long strings (paths) stay in --json."""
+    shown = {k: cell_text(v) for k, v in properties.items()}
+    return "  ".join(f"{k}={v}" for k, v in shown.items() if len(v) <= 24 and "/" not in v)
 
 
-def format_models(models: list[dict]) -> str:
+def models_tables(models: list[dict]) -> Group:
     header = ["model", "made by", "evaluation", "baseline", "blessed", "pushed version"]
     rows, evaluations, destinations = [], [], set()
     for model in models:
@@ -122,84 +138,98 @@ def format_models(models: list[dict]) -> str:
                     push["version"] if push else None,
                 ]
             )
-    lines = [format_table(header, rows)]
-    for destination in sorted(destinations):
-        lines.append(f"Pushed versions are in {destination}/")
+    parts = [table(header, rows)]
+    parts += [
+        Text(f"Pushed versions are in {destination}/") for destination in sorted(destinations)
+    ]
     if evaluations:
-        lines += ["", format_metrics(evaluations[-NEWEST_EVALUATIONS_SHOWN:])]
-    return "\n".join(lines)
+        parts += [Text(), metrics_table(evaluations[-NEWEST_EVALUATIONS_SHOWN:])]
+    return Group(*parts)
 
 
-def format_metrics(evaluations: list[dict]) -> str:
+def metrics_table(evaluations: list[dict]) -> Table:
     """Metrics down, evaluations across: many classes make many metrics."""
     names = sorted({name for evaluation in evaluations for name in evaluation["metrics"]})
     header = ["metric (eval split)"] + [f"evaluation {e['id']}" for e in evaluations]
-    rows = [[name] + [e["metrics"].get(name) for e in evaluations] for name in names]
-    return format_table(header, rows)
+    rows = [
+        [name] + [metric_value(name, e["metrics"].get(name)) for e in evaluations] for name in names
+    ]
+    return table(header, rows)
 
 
-def format_lineage(nodes: list[dict]) -> str:
-    """A tree: each artifact, then the inputs of the execution that made it."""
+def metric_value(name: str, value: float | None):
+    return int(value) if name == "example_count" and value is not None else value
+
+
+def lineage_tree(nodes: list[dict]) -> Group:
+    """The artifact, then the inputs of the execution that made it, and theirs."""
     by_id = {node["id"]: node for node in nodes}
     root = common_root([node["uri"] for node in nodes])
-    rows, shown_artifacts, shown_executions = [], set(), set()
+    first = nodes[0]
+    tree = Tree(artifact_label(first, None, root))
+    shown_artifacts, shown_executions = {first["id"]}, set()
 
-    def add(artifact_id, label_prefix, child_prefix, key):
-        node = by_id[artifact_id]
-        label = f"{label_prefix}{key + ': ' if key else ''}{node['type']} {artifact_id}"
-        if artifact_id in shown_artifacts:
-            rows.append([label + " (above)", "", ""])
-            return
-        shown_artifacts.add(artifact_id)
-        made_by = f"{node['component']} #{node['execution_id']}" if node["component"] else None
-        rows.append([label, made_by, os.path.relpath(node["uri"], root)])
+    def add_inputs(branch: Tree, node: dict):
         # An execution's inputs once: Transform made both the examples and the graph.
         if node["execution_id"] in shown_executions:
             return
         shown_executions.add(node["execution_id"])
-        inputs = [(key, i) for key, ids in node["inputs"].items() for i in ids]
-        for number, (input_key, input_id) in enumerate(inputs):
-            last = number == len(inputs) - 1
-            add(
-                input_id,
-                child_prefix + ("└─ " if last else "├─ "),
-                child_prefix + ("   " if last else "│  "),
-                input_key,
-            )
+        for key, input_ids in node["inputs"].items():
+            for input_id in input_ids:
+                child = by_id[input_id]
+                if input_id in shown_artifacts:
+                    branch.add(Text(f"{key}: {child['type']} {input_id} (above)", style="dim"))
+                    continue
+                shown_artifacts.add(input_id)
+                add_inputs(branch.add(artifact_label(child, key, root)), child)
 
-    add(nodes[0]["id"], "", "", None)
-    first = nodes[0]
-    lines = [f"Lineage of {first['type']} {first['id']}", f"URIs under {root}/"]
-    lines.append(format_table(["artifact, and what it was made from", "made by", "uri"], rows))
+    add_inputs(tree, first)
+    parts = [Text(f"Lineage of {first['type']} {first['id']}", style="bold")]
+    parts += [Text(f"URIs under {root}/"), tree]
     if first["properties"].get("pushed"):
-        lines.append(f"Pushed to {first['properties']['pushed_destination']}")
-    return "\n".join(lines)
+        parts.append(Text(f"Pushed to {first['properties']['pushed_destination']}"))
+    return Group(*parts)
+
+
+def artifact_label(node: dict, key: str | None, root: str) -> Text:
+    """e.g. "model: Model 20  Trainer #17  Trainer/model/17"."""
+    label = Text(f"{key}: " if key else "")
+    label.append(f"{node['type']} {node['id']}", style="bold")
+    if node["component"]:
+        label.append(f"  {node['component']} #{node['execution_id']}")
+    label.append(f"  {os.path.relpath(node['uri'], root)}", style="dim")
+    return label
+
+
+def renderables(data: dict, section: str | None) -> RenderableType:
+    if section == "runs":
+        return runs_table(data["runs"])
+    if section == "executions":
+        return Group(run_heading(data["run"]), executions_table(data["executions"]))
+    if section == "artifacts":
+        return Group(run_heading(data["run"]), artifacts_table(data["artifacts"]))
+    if section == "models":
+        return models_tables(data["models"])
+    if section == "lineage":
+        return lineage_tree(data["lineage"])
+    return Group(
+        Text(f"Pipeline {data['pipeline']}, ML Metadata in {data['metadata']}"),
+        Text(),
+        run_heading(data["run"]),
+        executions_table(data["executions"]),
+        Text(),
+        Text("Models", style="bold"),
+        models_tables(data["models"]),
+        Text(),
+        Text("More: inspect runs | executions | artifacts | models | lineage; --json; --help"),
+    )
 
 
 def format_text(data: dict, section: str | None) -> str:
-    if section == "runs":
-        return format_runs(data["runs"])
-    if section == "executions":
-        return format_run_heading(data["run"]) + "\n" + format_executions(data["executions"])
-    if section == "artifacts":
-        return format_run_heading(data["run"]) + "\n" + format_artifacts(data["artifacts"])
-    if section == "models":
-        return format_models(data["models"])
-    if section == "lineage":
-        return format_lineage(data["lineage"])
-    return "\n".join(
-        [
-            f"Pipeline {data['pipeline']}, ML Metadata in {data['metadata']}",
-            "",
-            format_run_heading(data["run"], "Newest run"),
-            format_executions(data["executions"]),
-            "",
-            "Models",
-            format_models(data["models"]),
-            "",
-            "More: inspect runs | executions | artifacts | models | lineage; --json; --help",
-        ]
-    )
+    """Plain text: no colour, no wrapping, no trailing spaces."""
+    console = Console(file=io.StringIO(), width=PLAIN_WIDTH, color_system=None)
+    console.print(renderables(data, section))
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
 
 
 def common_root(uris: list[str]) -> str:

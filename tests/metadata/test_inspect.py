@@ -1,8 +1,11 @@
-"""`inspect` on the ML Metadata of two tiny runs: one that trains, one served from the cache."""
+"""`inspect` on the ML Metadata of two tiny runs: one that trains, one served from the cache
+(and on a copy of the store as it was after the first)."""
 
 import datetime
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -35,12 +38,19 @@ def config(tmp_path_factory):
     config = tiny_pipeline_config(tmp_path_factory.mktemp("inspect"))
     for _ in range(2):
         local_run.run(config, os.path.join(config.output_dir, "run.log"))
+        if not os.path.exists(one_run_store(config)):
+            shutil.copy(config.metadata_path, one_run_store(config))
     return config
 
 
-def inspect(capsys, config, *args):
+def one_run_store(config) -> str:
+    """The ML Metadata store as the first run left it."""
+    return os.path.join(config.output_dir, "one_run.sqlite")
+
+
+def inspect(capsys, config, *args, metadata=None):
     """The table and the JSON of one `inspect` command."""
-    arguments = [*args, "--metadata", config.metadata_path]
+    arguments = [*args, "--metadata", metadata or config.metadata_path]
     assert cli.main(arguments) == 0
     table = capsys.readouterr().out
     assert cli.main([*arguments, "--json"]) == 0
@@ -58,6 +68,8 @@ def test_runs_lists_both_runs_with_their_states(capsys, config, component_ids):
     table, data = inspect(capsys, config, "runs")
 
     first, second = data["runs"]
+    assert [(run["number"], run["total_runs"]) for run in data["runs"]] == [(1, 2), (2, 2)]
+    assert table.splitlines()[0].split()[:2] == ["run", "id"]
     rerun = len(component_ids) - len(CACHED)
     assert first["states"] == {"COMPLETE": len(component_ids)}
     assert second["states"] == {"CACHED": len(CACHED), "COMPLETE": rerun}
@@ -79,6 +91,8 @@ def test_executions_of_a_run(capsys, config, expected_states, run_index):
 
     states = {execution["component"]: execution["state"] for execution in data["executions"]}
     assert states == expected_states[run_index]
+    which = ["run 1 of 2", "the newest of 2 runs"][run_index]
+    assert table.startswith(f"Run id {data['run']['id']} ({which}), named {data['run']['name']}: ")
     for execution in data["executions"]:
         assert isinstance(execution["duration_seconds"], float)
         assert execution["duration_seconds"] >= 0
@@ -98,10 +112,14 @@ def test_artifacts_with_uris_on_disk_and_their_producers(capsys, config):
         assert os.path.isdir(artifact["uri"]), artifact
         assert artifact["state"] == "LIVE"
         relative_uri = os.path.relpath(artifact["uri"], root)
-        assert table_row(table, str(artifact["id"]), artifact["type"]).endswith(relative_uri)
+        assert relative_uri in table_row(table, str(artifact["id"]), artifact["type"]).split()
     examples = by_output["TFDSExampleGen", "examples"]
     assert examples["properties"]["num_examples_train"] == 32
-    assert "num_examples_eval=16 num_examples_train=32" in table
+    # TFX stores split_names as JSON text: a list in the JSON, the names in the table.
+    for output in [("TFDSExampleGen", "examples"), ("StatisticsGen", "statistics")]:
+        assert by_output[output]["properties"]["split_names"] == ["train", "eval"]
+    row = table_row(table, str(examples["id"]), "Examples")
+    assert "num_examples_eval=16  num_examples_train=32  split_names=train,eval" in row
 
 
 def test_models_with_metrics_blessing_and_pushes(capsys, config):
@@ -126,6 +144,7 @@ def test_models_with_metrics_blessing_and_pushes(capsys, config):
         assert row.split()[4:] == [str(baseline or "-"), "yes", push["version"]]
     metrics_row = table_row(table, "mean_dice")
     assert metrics_row.split()[1:] == [f"{e['metrics']['mean_dice']:.4f}" for e in (first, second)]
+    assert table_row(table, "example_count").split()[1:] == ["16", "16"]
     # Read without TensorFlow, the metrics are TFMA's own reader's.
     for evaluation in model["evaluations"]:
         expected = tfma_metrics.candidate_metrics_by_slice(evaluation["uri"])[()]
@@ -165,15 +184,19 @@ def test_lineage_goes_from_the_pushed_model_back_to_the_examples(capsys, config)
     assert examples["uri"] == outputs["TFDSExampleGen", "examples"].uri
     assert examples["inputs"] == {}
 
-    # The table shows the same chain, as a tree, in this order.
+    # The table shows the same lineage as a tree: each artifact once in full (what made it,
+    # where it is), then "(above)"; the model is one of the push's inputs.
     lines = table.splitlines()
-    chain = [
-        f"PushedModel {pushed['id']}",
-        f"├─ model: Model {model['id']}",
-        f"│  ├─ examples: Examples {examples['id']}",
-    ]
-    assert all(line.startswith(label + " ") for line, label in zip(lines[3:6], chain))
-    assert "TFDSExampleGen/examples/" in lines[5]
+    assert lines[0] == f"Lineage of PushedModel {pushed['id']}"
+    root = lines[1].removeprefix("URIs under ")
+    assert lines[2].startswith(f"PushedModel {pushed['id']}  Pusher #{pushed['execution_id']}  ")
+    for node in data["lineage"]:
+        made_by = f"  {node['component']} #{node['execution_id']}  "
+        full = f"{node['type']} {node['id']}{made_by}{os.path.relpath(node['uri'], root)}"
+        assert len([line for line in lines if line.endswith(full)]) == 1, (full, table)
+    assert any(
+        line[:4] in ("├── ", "└── ") for line in lines if f"model: Model {model['id']}" in line
+    )
     assert lines[-1] == f"Pushed to {pushed['properties']['pushed_destination']}"
 
 
@@ -182,8 +205,28 @@ def test_overview_shows_the_newest_run_and_the_models(capsys, config, expected_s
 
     assert list(data) == ["pipeline", "metadata", "run", "executions", "models"]
     assert {e["component"]: e["state"] for e in data["executions"]} == expected_states[1]
-    assert f"Newest run {data['run']['id']}" in table
+    assert f"Run id {data['run']['id']} (the newest of 2 runs), named " in table
     assert "Evaluator" in table and "mean_dice" in table
+
+
+def test_overview_of_a_store_with_one_run(capsys, config, expected_states):
+    table, data = inspect(capsys, config, metadata=one_run_store(config))
+
+    assert (data["run"]["number"], data["run"]["total_runs"]) == (1, 1)
+    assert {e["component"]: e["state"] for e in data["executions"]} == expected_states[0]
+    heading = f"Run id {data['run']['id']} (the only run), named {data['run']['name']}: "
+    assert table.splitlines()[2] == heading + "complete, 10 executions"
+    (model,) = data["models"]
+    assert len(model["evaluations"]) == 1
+
+
+def test_a_terminal_gets_the_same_tables(capsys, config, monkeypatch):
+    plain, _ = inspect(capsys, config, "models")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert cli.main(["models", "--metadata", config.metadata_path]) == 0
+    terminal = capsys.readouterr().out
+    assert re.sub(r"\x1b\[[0-9;]*m", "", terminal).split() == plain.split()
 
 
 def test_a_missing_store_is_a_clear_error(tmp_path):
@@ -210,6 +253,10 @@ def test_other_mistakes_are_clear_errors(capsys, config, tmp_path):
             f"No pipeline 'cats' in {config.metadata_path}; it holds 'pet-segmentation'",
         ),
         (["executions", "--metadata", config.metadata_path, "--run", "9999"], "No run '9999'"),
+        (
+            ["lineage", "--metadata", config.metadata_path, "--artifact", "9999"],
+            "No artifact 9999 in pipeline 'pet-segmentation'",
+        ),
     ]:
         assert cli.main(arguments) == 1
         assert message in capsys.readouterr().err
