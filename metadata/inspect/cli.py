@@ -6,6 +6,9 @@
     inspect artifacts             what the newest run's executions output, with their URIs
     inspect models                each model: metrics, blessing, where it was pushed
     inspect lineage               the newest pushed model, back to the examples it came from
+    inspect lineage --downstream  what was made from the newest examples: statistics,
+                                  transform graph, models, evaluations, pushes
+    inspect lineage --artifact Model   (or --artifact ID): the newest model's lineage
     inspect models --json         any of these as JSON
 
 The store is opened read-only, so this works while a run is writing to it. Nothing here
@@ -45,8 +48,15 @@ def parse_args(argv=None):
     parser.add_argument("--run", help="a run id from `inspect runs` (default: the newest run)")
     parser.add_argument(
         "--artifact",
-        type=flags.at_least(1),
-        help="lineage of this artifact (default: the newest pushed model)",
+        type=artifact_id_or_type,
+        metavar="ID|TYPE",
+        help="lineage of this artifact, or of the newest of this type, e.g. Examples "
+        "(default: the newest pushed model; with --downstream, the newest Examples)",
+    )
+    parser.add_argument(
+        "--downstream",
+        action="store_true",
+        help="lineage forward: what executions took the artifact and what they made",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     flags.add_version_flag(parser)
@@ -54,16 +64,24 @@ def parse_args(argv=None):
     # A flag the section does not read is a mistake to point out, not to ignore.
     if args.run is not None and args.section not in RUN_SECTIONS:
         parser.error(f"--run is for the overview, executions and artifacts, not {args.section}")
-    if args.artifact is not None and args.section != "lineage":
-        parser.error("--artifact is for `inspect lineage`")
+    for flag in ("artifact", "downstream"):
+        if getattr(args, flag) not in (None, False) and args.section != "lineage":
+            parser.error(f"--{flag} is for `inspect lineage`")
     return args
+
+
+def artifact_id_or_type(text: str) -> int | str:
+    """An artifact id (1 or more), or an artifact type's name."""
+    if text.lstrip("-").isdigit():
+        return flags.at_least(1)(text)
+    return text
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         records = load(args.metadata, args.pipeline_name)
-        data = collect(records, args.section, args.run, args.artifact)
+        data = collect(records, args.section, args.run, args.artifact, args.downstream)
     except InspectError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

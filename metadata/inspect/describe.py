@@ -213,35 +213,94 @@ def newest_pushed_model(records: Records) -> int:
     return max(pushed)
 
 
+def find_artifact(records: Records, artifact: int | str | None, downstream: bool) -> int:
+    """An artifact id; a type name (any case) means the newest artifact of that type. By
+    default, the newest pushed model upstream, the newest examples downstream."""
+    if artifact is None and not downstream:
+        return newest_pushed_model(records)
+    if isinstance(artifact, int):
+        if artifact not in records.artifacts:
+            raise InspectError(
+                f"No artifact {artifact} in pipeline {records.pipeline_name!r}; "
+                "see `inspect artifacts --run ID`."
+            )
+        return artifact
+    type_name = (artifact or "Examples").lower()
+    ids = [i for i, a in records.artifacts.items() if a.type.lower() == type_name]
+    if not ids:
+        types = sorted({a.type for a in records.artifacts.values()})
+        raise InspectError(
+            f"No artifact of type {artifact or 'Examples'!r} in pipeline "
+            f"{records.pipeline_name!r}; it has {', '.join(types) or 'none'}."
+        )
+    return max(ids)
+
+
 def describe_lineage(records: Records, artifact_id: int) -> list[dict]:
     """The artifact, then the inputs of the execution that wrote it, and so on back to the
-    data: depth first, each artifact once, each with {input key: [artifact ids]}."""
-    if artifact_id not in records.artifacts:
-        raise InspectError(
-            f"No artifact {artifact_id} in pipeline {records.pipeline_name!r}; "
-            "see `inspect artifacts --run ID`."
-        )
-    nodes, seen = [], set()
+    data: nearest first, each artifact once, each with {input key: [artifact ids]}."""
 
-    def visit(artifact_id):
-        if artifact_id in seen:
-            return
-        seen.add(artifact_id)
-        node = describe_artifact(records, artifact_id)
-        node["inputs"] = collections.defaultdict(list)
-        for key, input_id in sorted(records.inputs.get(node["execution_id"], [])):
-            node["inputs"][key].append(input_id)
-        node["inputs"] = dict(node["inputs"])
+    def inputs(node):
+        node["inputs"] = keyed(records.inputs.get(node["execution_id"], []))
+        return [i for ids in node["inputs"].values() for i in ids]
+
+    return walk(records, artifact_id, inputs)
+
+
+def describe_downstream(records: Records, artifact_id: int) -> list[dict]:
+    """The artifact, then each execution that took it as an input and what that execution
+    output, and so on: nearest first, each artifact once, each with "used_by": [{execution,
+    the input keys it took the artifact as, {output key: [artifact ids]}}].
+
+    Cached executions are left out: TFX reuses a cached result only for the same inputs,
+    so the execution that computed it is already there, with the same outputs.
+    """
+
+    def used_by(node):
+        node["used_by"] = []
+        for execution_id, execution_inputs in sorted(records.inputs.items()):
+            keys = sorted(key for key, i in execution_inputs if i == node["id"])
+            if not keys or state_name(records.executions[execution_id]) == "CACHED":
+                continue
+            node["used_by"].append(
+                {
+                    "execution_id": execution_id,
+                    "component": records.component[execution_id],
+                    "state": state_name(records.executions[execution_id]),
+                    "input_keys": keys,
+                    "outputs": keyed(records.outputs.get(execution_id, [])),
+                }
+            )
+        return [i for use in node["used_by"] for ids in use["outputs"].values() for i in ids]
+
+    return walk(records, artifact_id, used_by)
+
+
+def walk(records: Records, artifact_id: int, neighbours) -> list[dict]:
+    """Breadth first from the artifact, each artifact described once; neighbours(node)
+    adds the edges to the node and returns the ids they lead to, in order."""
+    nodes, queue, seen = [], collections.deque([artifact_id]), {artifact_id}
+    while queue:
+        node = describe_artifact(records, queue.popleft())
         nodes.append(node)
-        for input_ids in node["inputs"].values():
-            for input_id in input_ids:
-                visit(input_id)
-
-    visit(artifact_id)
+        for next_id in neighbours(node):
+            if next_id not in seen:
+                seen.add(next_id)
+                queue.append(next_id)
     return nodes
 
 
-def collect(records: Records, section: str | None, run_id=None, artifact_id=None) -> dict:
+def keyed(pairs: list[tuple[str, int]]) -> dict[str, list[int]]:
+    """[(key, artifact id)] as {key: [artifact ids]}, keys sorted."""
+    by_key = collections.defaultdict(list)
+    for key, artifact_id in sorted(pairs):
+        by_key[key].append(artifact_id)
+    return dict(by_key)
+
+
+def collect(
+    records: Records, section: str | None, run_id=None, artifact=None, downstream=False
+) -> dict:
     """One section's data (None: the overview), as printed by --json."""
     data = {"pipeline": records.pipeline_name, "metadata": records.metadata_path}
     if section == "runs":
@@ -256,9 +315,11 @@ def collect(records: Records, section: str | None, run_id=None, artifact_id=None
     if section in (None, "models"):
         data["models"] = describe_models(records)
     if section == "lineage":
-        if artifact_id is None:
-            artifact_id = newest_pushed_model(records)
-        data["lineage"] = describe_lineage(records, artifact_id)
+        artifact_id = find_artifact(records, artifact, downstream)
+        if downstream:
+            data["downstream"] = describe_downstream(records, artifact_id)
+        else:
+            data["lineage"] = describe_lineage(records, artifact_id)
     return data
 
 

@@ -191,11 +191,45 @@ def lineage_tree(nodes: list[dict]) -> Group:
     return Group(*parts)
 
 
-def artifact_label(node: dict, key: str | None, root: str) -> Text:
+def downstream_tree(nodes: list[dict]) -> Group:
+    """The artifact, each execution that took it and what that made, and so on. An
+    execution that took several of these artifacts is shown under the nearest one."""
+    by_id = {node["id"]: node for node in nodes}
+    root = common_root([node["uri"] for node in nodes])
+    placed = {}  # execution id -> the artifact it is shown under (nodes are nearest first)
+    for node in nodes:
+        for use in node["used_by"]:
+            placed.setdefault(use["execution_id"], node["id"])
+
+    def add_uses(branch: Tree, node: dict):
+        for use in node["used_by"]:
+            keys = ", ".join(use["input_keys"])
+            took = f"{use['component']} #{use['execution_id']} took it as {keys}"
+            if use["state"] != "COMPLETE":
+                took += f" ({use['state'].lower()})"
+            shown_under = by_id[placed[use["execution_id"]]]
+            if shown_under is not node:
+                where = f"{shown_under['type']} {shown_under['id']}"
+                branch.add(Text(f"{took} (what it made: under {where})", style="dim"))
+                continue
+            execution = branch.add(Text(took, style="italic"))
+            for key, output_ids in use["outputs"].items():
+                for output_id in output_ids:
+                    child = by_id[output_id]
+                    add_uses(execution.add(artifact_label(child, key, root, False)), child)
+
+    first = nodes[0]
+    tree = Tree(artifact_label(first, None, root))
+    add_uses(tree, first)
+    title = Text(f"What was made from {first['type']} {first['id']}", style="bold")
+    return Group(title, Text(f"URIs under {root}/"), tree)
+
+
+def artifact_label(node: dict, key: str | None, root: str, made_by: bool = True) -> Text:
     """e.g. "model: Model 20  Trainer #17  Trainer/model/17"."""
     label = Text(f"{key}: " if key else "")
     label.append(f"{node['type']} {node['id']}", style="bold")
-    if node["component"]:
+    if made_by and node["component"]:
         label.append(f"  {node['component']} #{node['execution_id']}")
     label.append(f"  {os.path.relpath(node['uri'], root)}", style="dim")
     return label
@@ -211,6 +245,8 @@ def renderables(data: dict, section: str | None) -> RenderableType:
     if section == "models":
         return models_tables(data["models"])
     if section == "lineage":
+        if "downstream" in data:
+            return downstream_tree(data["downstream"])
         return lineage_tree(data["lineage"])
     return Group(
         Text(f"Pipeline {data['pipeline']}, ML Metadata in {data['metadata']}"),
@@ -221,7 +257,10 @@ def renderables(data: dict, section: str | None) -> RenderableType:
         Text("Models", style="bold"),
         models_tables(data["models"]),
         Text(),
-        Text("More: inspect runs | executions | artifacts | models | lineage; --json; --help"),
+        Text(
+            "More: inspect runs | executions | artifacts | models | lineage [--downstream]; "
+            "--json; --help"
+        ),
     )
 
 

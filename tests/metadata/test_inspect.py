@@ -18,6 +18,7 @@ from metadata.inspect import cli
 from metadata.inspect.format import format_duration
 from metadata.store import open_store
 from orchestration.local import run as local_run
+from pipeline import configs
 from tests.conftest import DATA_COMPONENTS, tiny_pipeline_config
 
 # The second run takes everything up to the Trainer from the cache; the Evaluator runs
@@ -200,6 +201,108 @@ def test_lineage_goes_from_the_pushed_model_back_to_the_examples(capsys, config)
     assert lines[-1] == f"Pushed to {pushed['properties']['pushed_destination']}"
 
 
+def test_downstream_goes_from_the_examples_to_the_models_and_pushes(capsys, config):
+    table, data = inspect(capsys, config, "lineage", "--downstream")
+
+    store = open_store(config.metadata_path)
+    executions = queries.executions_by_component(store, config.pipeline_name)
+    # Both runs read the same examples: the second took them from the cache.
+    first_run, second_run = ({c: e[i].id for c, e in executions.items()} for i in (0, 1))
+    outputs = queries.latest_outputs(store, config.pipeline_name)
+    examples = data["downstream"][0]
+    assert (examples["id"], examples["type"]) == (
+        outputs["TFDSExampleGen", "examples"].id,
+        "Examples",
+    )
+    nodes = {node["id"]: node for node in data["downstream"]}
+
+    def used_by(node):
+        return {(use["component"], use["execution_id"]): use for use in node["used_by"]}
+
+    # What took the examples: each execution that ran, none that was served from the cache.
+    took_examples = used_by(examples)
+    assert {key: use["input_keys"] for key, use in took_examples.items()} == consumers(
+        store, examples
+    )
+    ran = [(c, first_run[c]) for c in ("StatisticsGen", "Transform", "Trainer")]
+    ran += [(c, run[c]) for run in (first_run, second_run) for c in ("Evaluator", "Pusher")]
+    assert set(ran) <= set(took_examples)
+    assert ("Trainer", second_run["Trainer"]) not in took_examples  # cached
+    trainer = took_examples["Trainer", first_run["Trainer"]]
+    (model_id,) = trainer["outputs"]["model"]
+    graph_id = took_examples["Transform", first_run["Transform"]]["outputs"]["transform_graph"][0]
+    assert nodes[graph_id]["type"] == "TransformGraph"
+    assert ("Trainer", first_run["Trainer"]) in used_by(nodes[graph_id])
+
+    # The model: evaluated in both runs (its own baseline in the second), pushed in both.
+    model = nodes[model_id]
+    assert model["type"] == "Model" and model["component"] == "Trainer"
+    took_model = used_by(model)
+    assert {key: use["input_keys"] for key, use in took_model.items()} == consumers(store, model)
+    assert took_model["Evaluator", first_run["Evaluator"]]["input_keys"] == ["model"]
+    assert took_model["Evaluator", second_run["Evaluator"]]["input_keys"] == [
+        "baseline_model",
+        "model",
+    ]
+    for run in (first_run, second_run):
+        evaluator = took_model["Evaluator", run["Evaluator"]]["outputs"]
+        assert [nodes[i]["type"] for i in evaluator["blessing"]] == ["ModelBlessing"]
+        (pushed_id,) = took_model["Pusher", run["Pusher"]]["outputs"]["pushed_model"]
+        assert nodes[pushed_id]["type"] == "PushedModel"
+        assert used_by(nodes[evaluator["blessing"][0]])["Pusher", run["Pusher"]]["outputs"] == {
+            "pushed_model": [pushed_id]
+        }
+    assert pushed_id == outputs["Pusher", "pushed_model"].id
+
+    # The tree: each execution under the nearest artifact it took, its outputs under it.
+    lines = table.splitlines()
+    assert lines[0] == f"What was made from Examples {examples['id']}"
+    assert lines[2].startswith(f"Examples {examples['id']}  TFDSExampleGen #")
+    assert f"├── Trainer #{first_run['Trainer']} took it as examples" in lines
+    model_line = lines.index(next(line for line in lines if f"model: Model {model_id}  " in line))
+    assert re.match("│   [├└]── model: Model", lines[model_line])  # under the Trainer
+    assert f"Pusher #{second_run['Pusher']} took it as model" in "\n".join(lines[model_line:])
+
+
+def consumers(store, node: dict) -> dict[tuple[str, int], list[str]]:
+    """{(component, execution id): the input keys} of the executions that took the artifact,
+    as ML Metadata has them, but the cached ones."""
+    events = [
+        event
+        for event in store.get_events_by_artifact_ids([node["id"]])
+        if event.type == event.INPUT
+    ]
+    execution_ids = sorted({event.execution_id for event in events})
+    executions = {e.id: e for e in store.get_executions_by_id(execution_ids)}
+    component = {
+        e.id: c
+        for c, es in queries.executions_by_component(store, configs.PIPELINE_NAME).items()
+        for e in es
+    }
+    return {
+        (component[event.execution_id], event.execution_id): sorted(
+            step.key for step in event.path.steps if step.HasField("key")
+        )
+        for event in events
+        if executions[event.execution_id].last_known_state != executions[event.execution_id].CACHED
+    }
+
+
+def test_lineage_of_the_newest_artifact_of_a_type(capsys, config):
+    _, upstream = inspect(capsys, config, "lineage", "--artifact", "model")
+    _, downstream = inspect(capsys, config, "lineage", "--downstream", "--artifact", "Schema")
+
+    outputs = queries.latest_outputs(open_store(config.metadata_path), config.pipeline_name)
+    assert upstream["lineage"][0]["id"] == outputs["Trainer", "model"].id
+    schema = downstream["downstream"][0]
+    assert schema["id"] == outputs["SchemaGen", "schema"].id
+    took_schema = {
+        (use["component"], use["execution_id"]): use["input_keys"] for use in schema["used_by"]
+    }
+    assert took_schema == consumers(open_store(config.metadata_path), schema)
+    assert {"Transform", "Trainer"} <= {component for component, _ in took_schema}
+
+
 def test_overview_shows_the_newest_run_and_the_models(capsys, config, expected_states):
     table, data = inspect(capsys, config)
 
@@ -257,6 +360,10 @@ def test_other_mistakes_are_clear_errors(capsys, config, tmp_path):
             ["lineage", "--metadata", config.metadata_path, "--artifact", "9999"],
             "No artifact 9999 in pipeline 'pet-segmentation'",
         ),
+        (
+            ["lineage", "--metadata", config.metadata_path, "--artifact", "Cats"],
+            "No artifact of type 'Cats' in pipeline 'pet-segmentation'; it has ExampleAnomalies,",
+        ),
     ]:
         assert cli.main(arguments) == 1
         assert message in capsys.readouterr().err
@@ -276,8 +383,9 @@ def test_other_mistakes_are_clear_errors(capsys, config, tmp_path):
         ),
         (["--artifact", "3"], "--artifact is for `inspect lineage`"),
         (["artifacts", "--artifact", "3"], "--artifact is for `inspect lineage`"),
+        (["models", "--downstream"], "--downstream is for `inspect lineage`"),
         (["lineage", "--artifact", "0"], "argument --artifact: 0: it must be 1 or more"),
-        (["lineage", "--artifact", "x"], "argument --artifact: 'x' is not a whole number"),
+        (["lineage", "--artifact", "-2"], "argument --artifact: -2: it must be 1 or more"),
     ],
 )
 def test_a_flag_the_section_does_not_read_is_refused_not_ignored(capsys, arguments, message):
