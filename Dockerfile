@@ -6,6 +6,11 @@
 #
 # linux/amd64 only: uv.lock is resolved for Linux x86_64 alone.
 #
+# The GPU variant adds pyproject.toml's `gpu` extra (TensorFlow's CUDA and cuDNN wheels,
+# about 2.8 GB more); the host or cluster provides the NVIDIA driver:
+#
+#   docker build --platform linux/amd64 --build-arg EXTRAS=gpu -t REGISTRY/pet-segmentation:TAG-gpu .
+#
 # Each task runs the command the compiled spec gives it (the image's ENTRYPOINT is never
 # used): `python -m orchestration.kubeflow.entrypoint ...` on open-source Kubeflow
 # Pipelines, TFX's `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
@@ -26,16 +31,18 @@ ENV UV_PYTHON_DOWNLOADS=never \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy
 WORKDIR /app
+# An extra of pyproject.toml to install as well (`gpu`), or none (the default: CPU only).
+ARG EXTRAS=""
 
 # Dependencies first, from the lockfile alone: this layer is rebuilt only when they change.
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project
+    uv sync --frozen --no-dev --no-install-project ${EXTRAS:+--extra "$EXTRAS"}
 
 # Then the project itself (what .dockerignore lets through), installed into the same venv.
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable
+    uv sync --frozen --no-dev --no-editable ${EXTRAS:+--extra "$EXTRAS"}
 
 # Runtime: the same base (the venv's python links to its /usr/local/bin/python3.11), without
 # the compiler.
