@@ -9,10 +9,10 @@ the defaults, the --recipe, the file, the flags given on the command line.
 
 import argparse
 import dataclasses
-import os
 import types
 
 from pipeline import config_file, configs
+from sources.files import absolute
 
 
 class FlagError(ValueError):
@@ -406,8 +406,3 @@ def renamed(parser: argparse.ArgumentParser, names: dict[str, str]):
 
 def flag_name(attribute: str) -> str:
     return "--" + attribute.replace("_", "-")
-
-
-def absolute(path: str) -> str:
-    """A local path made absolute (tasks may not run where this runs); a URL as it is."""
-    return path if "://" in path else os.path.abspath(path)
