@@ -174,10 +174,6 @@ def parser_of(parse_args, monkeypatch) -> argparse.ArgumentParser:
     return captured.value.args[0]
 
 
-# Flags whose help is another change's to write (metadata/inspect/cli.py is being reworked).
-NOT_YET = {("inspect", "--pipeline-name")}
-
-
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_flag_has_help_that_shows_its_default_and_choices(command, monkeypatch):
     parser = parser_of(COMMANDS[command], monkeypatch)
@@ -185,7 +181,7 @@ def test_every_flag_has_help_that_shows_its_default_and_choices(command, monkeyp
     checked = 0
     for action in parser._actions:
         name = (action.option_strings or [action.dest])[0]
-        if action.help == argparse.SUPPRESS or name in ("-h",) or (command, name) in NOT_YET:
+        if action.help == argparse.SUPPRESS or name in ("-h",):
             continue  # --help itself, and the old names that say the new one
         checked += 1
         assert action.help, f"{command} {name} has no help"
