@@ -1,4 +1,4 @@
-"""Reading image and mask files from disk: where files are decoded, checked and converted.
+"""Reading image and mask files: where files are decoded, checked and converted.
 
 Every folder source (the Oxford layout, a generic folder) and every tool that reads users'
 files goes through `read_image` and `read_mask`, so the traps of real data are handled in
@@ -8,6 +8,8 @@ one place:
 - a corrupt or truncated file, a mask whose size differs from its image, or a mask value
   outside the declared convention raises `BadFile`, which names the file and the problem,
   so callers can skip the pair and report it.
+
+Files are read through sources/files.py: a local path, or a URI such as gs://bucket/a.jpg.
 """
 
 import dataclasses
@@ -19,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from models import features
 from models.mask_convention import MaskFormat
+from sources import files
 
 
 class SourceError(ValueError):
@@ -100,8 +103,7 @@ def encode_png(values: np.ndarray) -> bytes:
 
 def _read_bytes(path: str) -> bytes:
     try:
-        with open(path, "rb") as file:
-            return file.read()
+        return files.read_bytes(path)
     except OSError as error:
         raise BadFile(path, f"cannot read the file ({error.strerror or error})") from None
 

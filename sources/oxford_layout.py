@@ -11,8 +11,10 @@ out of training. Without them, every image is used and the breed comes from the 
 capital letter and dog breeds in lowercase.
 """
 
+import io
 import os
 
+from sources import files
 from sources.image_files import BadFile, SourceError
 from sources.pairs import IMAGE_EXTENSIONS, UNKNOWN, Discovery, Pair, list_files
 
@@ -78,7 +80,7 @@ def find_pairs(root: str, subset: str = "trainval") -> Discovery:
     """
     if subset not in SUBSETS:
         raise ValueError(f"Unknown subset {subset!r}; use one of {SUBSETS}.")
-    if not os.path.isdir(root):
+    if not files.isdir(root):
         raise SourceError(
             f"The Oxford-IIIT Pet folder {root} does not exist. Point it at the folder that "
             "holds images/ and annotations/trimaps/ (the two archives, unpacked)."
@@ -131,10 +133,10 @@ def has_list(root: str, split: str) -> bool:
 def _read_list(root: str, split: str) -> dict[str, tuple[int, int]]:
     """annotations/<split>.txt -> {name: (label, species)}, 0-based as in TFDS."""
     path = os.path.join(root, "annotations", f"{split}.txt")
-    if not os.path.isfile(path):
+    if not files.isfile(path):
         return {}
     entries = {}
-    with open(path) as list_file:
+    with io.StringIO(files.read_text(path)) as list_file:
         for line_number, line in enumerate(list_file, 1):
             fields = line.split()
             if not fields or line.startswith("#"):

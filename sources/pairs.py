@@ -5,6 +5,7 @@ import math
 import os
 import random
 
+from sources import files
 from sources.image_files import BadFile, SourceError
 
 # What counts as an image file when listing a folder; anything else is ignored (the Oxford
@@ -36,38 +37,38 @@ def list_files(directory: str, what: str, extensions=None, problems=None) -> dic
     Two files with one stem (a.jpg and a.png) cannot both pair by name: the first in
     sorted order is kept, and the other is added to `problems` when it is given.
     """
-    if not os.path.isdir(directory):
+    if not files.isdir(directory):
         raise SourceError(
             f"The {what} folder {directory} does not exist. Check the path in the data source "
             "config (or the flag you passed)."
         )
-    files = {}
-    for entry in sorted(os.listdir(directory)):
-        stem, extension = os.path.splitext(entry)
-        path = os.path.join(directory, entry)
-        if entry.startswith("."):
+    found = {}
+    for entry in files.list_dir(directory):
+        stem, extension = os.path.splitext(entry.name)
+        if entry.name.startswith("."):
             continue
-        if os.path.islink(path) and not os.path.exists(path):
+        if entry.dangling_link is not None:
             if problems is not None and (extensions is None or extension.lower() in extensions):
-                target = os.readlink(path)
-                problems.append(BadFile(path, f"a link to {target}, which does not exist"))
+                problems.append(
+                    BadFile(entry.path, f"a link to {entry.dangling_link}, which does not exist")
+                )
             continue
-        if not os.path.isfile(path):
+        if not entry.is_file:
             continue
         if extensions is not None and extension.lower() not in extensions:
             continue
-        if stem in files:
+        if stem in found:
             if problems is not None:
                 problems.append(
                     BadFile(
-                        path,
-                        f"{os.path.basename(files[stem])} has the same name stem; "
+                        entry.path,
+                        f"{os.path.basename(found[stem])} has the same name stem; "
                         "rename one of them",
                     )
                 )
             continue
-        files[stem] = path
-    return files
+        found[stem] = entry.path
+    return found
 
 
 def split_pairs(pairs: list[Pair], eval_fraction: float, seed: int):

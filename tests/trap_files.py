@@ -2,6 +2,7 @@
 
 import io
 import os
+import uuid
 
 import numpy as np
 from PIL import Image
@@ -102,3 +103,20 @@ def generated_oxford_folder(root, num_trainval=12, num_test=4):
     """A clean Oxford-layout folder of generated pets (sources/synthetic_pets.py)."""
     synthetic_pets.write_oxford_layout(root, num_trainval, num_test, min_side=64, max_side=96)
     return root
+
+
+def copy_to_ram(local_dir) -> str:
+    """The tree under local_dir copied, byte for byte, into TensorFlow's in-memory
+    filesystem: a new ram:// URI, which only this process sees."""
+    import tensorflow as tf
+
+    uri = f"ram://{uuid.uuid4().hex}"
+    for directory, _, names in os.walk(local_dir):
+        relative = os.path.relpath(directory, local_dir)
+        target = uri if relative == "." else f"{uri}/{relative}"
+        tf.io.gfile.makedirs(target)
+        for name in names:
+            with open(os.path.join(directory, name), "rb") as source:
+                with tf.io.gfile.GFile(f"{target}/{name}", "wb") as copy:
+                    copy.write(source.read())
+    return uri

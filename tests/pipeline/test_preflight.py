@@ -109,3 +109,42 @@ def test_settings_checks_read_no_data_and_no_files(tmp_path):
                 config, training=dataclasses.replace(config.training, image_size=100)
             )
         )
+
+
+def test_folders_on_a_filesystem_with_a_scheme_are_checked_as_on_disk(tmp_path):
+    """ram:// (TensorFlow's in-memory filesystem, this process only) stands for gs://."""
+    root = trap_files.oxford_folder_with_traps(str(tmp_path / "oxford"))
+    uri = trap_files.copy_to_ram(root)
+    described = check(configs.OxfordFolderSource(uri))
+    assert described == check(configs.OxfordFolderSource(root)).replace(root, uri)
+    assert described == f"Oxford-IIIT Pet folder {uri}: 11 pairs, 1 files without a partner " + (
+        "(Persian_10.jpg, ...)"
+    )
+    images, trimaps = f"{uri}/images", f"{uri}/annotations/trimaps"
+    folder = configs.ImageFolderSource(images, trimaps, "pet=1,background=2,border=3")
+    assert check(folder).startswith(f"folder {images} + {trimaps}: 11 pairs")
+    wrong = dataclasses.replace(folder, mask_values="background=0,pet=1")
+    with pytest.raises(preflight.ConfigError, match=r"sampled pairs in folder ram://.*\[2, 3\]"):
+        check(wrong)
+
+
+def test_a_missing_folder_with_a_scheme_fails_as_a_missing_local_one(tmp_path):
+    uri = trap_files.copy_to_ram(tmp_path)
+    errors = []
+    for where in (str(tmp_path), uri):
+        for source in (
+            configs.OxfordFolderSource(f"{where}/missing"),
+            configs.ImageFolderSource(f"{where}/images", f"{where}/masks", "background=0,pet=1"),
+        ):
+            with pytest.raises(preflight.ConfigError) as error:
+                check(source)
+            errors.append(str(error.value))
+    assert errors[2:] == [error.replace(str(tmp_path), uri) for error in errors[:2]]
+    assert "\n" not in "".join(errors)
+
+
+def test_a_scheme_tensorflow_does_not_have_here_is_a_one_line_config_error():
+    with pytest.raises(preflight.ConfigError) as error:
+        check(configs.OxfordFolderSource("s3://bucket/pets"))
+    assert str(error.value).startswith("Cannot read s3://bucket/pets: TensorFlow has no ")
+    assert "tensorflow-io" in str(error.value) and "\n" not in str(error.value)

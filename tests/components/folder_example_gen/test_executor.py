@@ -10,6 +10,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.folder_example_gen import IngestionReport, executor
 from models import features
 from models.mask_convention import MaskFormat, parse_mask_format
+from sources import pairs
 from tests import trap_files
 
 
@@ -162,3 +163,65 @@ def test_generic_folder_with_binary_masks_and_traps(tmp_path):
     assert "mask is a JPEG" in reasons["lossy.jpg"]
     assert "mask is 32x20 but its image is 32x24" in reasons["short.png"]
     assert "mask values [127] are outside the declared convention" in reasons["grey.png"]
+
+
+def split_bytes(examples):
+    """Each split's examples, serialized, in the order written."""
+    return {
+        split: [record.SerializeToString() for record in read_split(examples, split)[1]]
+        for split in ("train", "eval")
+    }
+
+
+def test_an_oxford_folder_in_ram_gives_the_examples_and_report_of_the_folder_on_disk(tmp_path):
+    """ram:// is TensorFlow's in-memory filesystem, as gs:// is cloud storage: the same files
+    there are the same examples, byte for byte, and the same skips."""
+    root = trap_files.oxford_folder_with_traps(str(tmp_path / "oxford"))
+    uri = trap_files.copy_to_ram(root)
+    on_disk, disk_report = run_executor(tmp_path / "disk", root=root)
+    in_ram, ram_report = run_executor(tmp_path / "ram", root=uri)
+    assert split_bytes(in_ram) == split_bytes(on_disk)
+    assert sum(map(len, split_bytes(in_ram).values())) == len(trap_files.OXFORD_GOOD)
+    with open(os.path.join(disk_report.uri, "report.json")) as file:
+        expected = file.read().replace(root, uri)
+    with open(os.path.join(ram_report.uri, "report.json")) as file:
+        assert file.read() == expected
+    assert in_ram.get_string_custom_property("source") == f"Oxford-IIIT Pet folder {uri}"
+
+
+def test_a_plain_folder_in_ram_gives_the_examples_of_the_folder_on_disk(tmp_path):
+    folder = tmp_path / "photos"
+    for index in range(6):
+        trap_files.write_image("cmyk_jpeg", str(folder / "images" / f"img{index}.jpg"), index)
+        trap_files.write_trimap("ok", str(folder / "masks" / f"img{index}.png"))
+    trap_files.write_trimap("wrong_size", str(folder / "masks" / "img0.png"))  # skipped
+    uri = trap_files.copy_to_ram(folder)
+    layout = dict(layout="folder", root="")
+    on_disk, _ = run_executor(
+        tmp_path / "disk",
+        image_dir=str(folder / "images"),
+        mask_dir=str(folder / "masks"),
+        **layout,
+    )
+    in_ram, report = run_executor(
+        tmp_path / "ram", image_dir=f"{uri}/images", mask_dir=f"{uri}/masks", **layout
+    )
+    assert split_bytes(in_ram) == split_bytes(on_disk)
+    assert sum(map(len, split_bytes(in_ram).values())) == 5
+    assert report.get_int_custom_property("num_skipped") == 1
+
+    # PairReader, which bench/cross_validate.py reads folders with, alike.
+    reader = executor.PairReader(MaskFormat.trimap(), max_bad_fraction=0.5)
+    for name in ("img0", "img1"):
+        read = [
+            list(
+                reader.tf_examples(
+                    [pairs.Pair(name, f"{where}/images/{name}.jpg", f"{where}/masks/{name}.png")],
+                    "train",
+                )
+            )
+            for where in (str(folder), uri)
+        ]
+        assert read[0] == read[1]
+    assert len(read[0]) == 1 and len(reader.skipped) == 2  # img0's mask, on disk and in ram
+    assert reader.skipped[1]["path"] == f"{uri}/masks/img0.png"
