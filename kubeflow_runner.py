@@ -102,6 +102,18 @@ def main(argv=None):
         raise SystemExit(f"Configuration error: {error}") from None
     compiler.compile_pipeline(config, args.image, spec_path, args.target, resources)
     print(f"Wrote {spec_path} ({args.target}).")
+    folders = [
+        getattr(config.data, name)
+        for name in ("root", "image_dir", "mask_dir")
+        if getattr(config.data, name, None)
+    ]
+    if folders:
+        # This machine may have no access to where the pods read (their service account's
+        # gs://, a volume), and access from here would not prove theirs.
+        print(
+            f"Not checked here: {' and '.join(folders)}, which the pods read with their own "
+            "credentials; the FolderExampleGen task fails at once if they cannot."
+        )
 
 
 if __name__ == "__main__":

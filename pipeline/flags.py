@@ -139,9 +139,12 @@ def add_folder_flags(group, unset_masks: str = RUNNER_MASKS):
     unset_masks: what the masks are taken to be when neither mask flag is given."""
     group.add_argument(
         "--oxford-dir",
-        help="the Oxford-IIIT Pet archives unpacked: images/, annotations/ (default: none)",
+        help="the Oxford-IIIT Pet archives unpacked: images/, annotations/; a path or a URI "
+        "such as gs://bucket/pets (default: none)",
     )
-    group.add_argument("--image-dir", help="a folder of images, with --mask-dir (default: none)")
+    group.add_argument(
+        "--image-dir", help="a folder of images, with --mask-dir; a path or a URI (default: none)"
+    )
     group.add_argument(
         "--mask-dir", help="masks named like their images, with --image-dir (default: none)"
     )

@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import os
 import re
 
 import tensorflow_model_analysis as tfma
@@ -21,6 +20,7 @@ from components.tfds_example_gen import TFDSExampleGen
 from models import features
 from pipeline import component_ids, configs
 from pipeline.code_version import code_version
+from sources import files
 
 # The Transform's and the Trainer's code, imported by name where they run.
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
@@ -190,11 +190,11 @@ def example_gen_for(source: configs.DataSource):
         max_bad_fraction=source.max_bad_fraction,
     )
     if isinstance(source, configs.OxfordFolderSource):
-        return FolderExampleGen(layout="oxford", root=os.path.abspath(source.root), **common)
+        return FolderExampleGen(layout="oxford", root=files.absolute(source.root), **common)
     return FolderExampleGen(
         layout="folder",
-        image_dir=os.path.abspath(source.image_dir),
-        mask_dir=os.path.abspath(source.mask_dir),
+        image_dir=files.absolute(source.image_dir),
+        mask_dir=files.absolute(source.mask_dir),
         **common,
     )
 

@@ -247,3 +247,16 @@ def test_beam_args_reach_every_beam_powered_component(tmp_path, runner, target):
                 own_flags += 2  # --json_serialized_inputs_spec_args and its value
             assert args[own_flags:] == beam_args, label
     assert beam_powered >= {"StatisticsGen", "Transform", "Evaluator"}
+
+
+def test_a_folder_on_cloud_storage_reaches_the_spec_as_given_and_is_not_read_here(tmp_path, capsys):
+    """This machine may have no credentials for the pods' bucket: the URI is kept (not
+    made a local path) and nothing reads it before the pods do."""
+    spec = compile_spec(tmp_path, "--oxford-dir", "gs://no-such-bucket/pets")
+    task = spec["root"]["dag"]["tasks"]["FolderExampleGen"]
+    assert task["inputs"]["parameters"]["root"]["runtimeValue"]["constant"] == (
+        "gs://no-such-bucket/pets"
+    )
+    assert "Not checked here: gs://no-such-bucket/pets, which the pods read" in (
+        capsys.readouterr().out
+    )

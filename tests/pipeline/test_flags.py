@@ -3,6 +3,7 @@ value is refused by argparse, naming the flag), and the training recipes and the
 
 import argparse
 import dataclasses
+import os
 import re
 
 import pytest
@@ -158,6 +159,27 @@ def test_commands_name_the_same_folders_as_the_runners():
         vars(evaluated)
     )
     assert "output_dir" in vars(evaluated) and "output_dir" in vars(predict.parse_args(["x"]))
+
+
+def test_folder_uris_are_kept_and_local_folders_made_absolute(tmp_path):
+    """Tasks may run elsewhere: a local path is made absolute, a URI (gs://, s3://, any
+    scheme TensorFlow reads) stays as given, from the flags and from a --config file."""
+    parser = argparse.ArgumentParser()
+    flags.add_flags(parser)
+
+    def source(*arguments):
+        return flags.config_from_args(parser.parse_args(list(arguments)), "out").data
+
+    assert source("--oxford-dir", "gs://bucket/pets").root == "gs://bucket/pets"
+    assert source("--oxford-dir", "pets").root == os.path.abspath("pets")
+    folder = source(
+        *("--image-dir", "s3://b/images", "--mask-dir", "masks"),
+        *("--mask-values", "background=0,pet=1"),
+    )
+    assert (folder.image_dir, folder.mask_dir) == ("s3://b/images", os.path.abspath("masks"))
+    config_path = tmp_path / "gcs.toml"
+    config_path.write_text('[data]\noxford_dir = "gs://bucket/pets"\n')
+    assert source("--config", str(config_path)).root == "gs://bucket/pets"
 
 
 class _Parser(Exception):

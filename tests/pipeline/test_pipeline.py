@@ -98,6 +98,21 @@ def test_folder_sources_get_the_folder_example_gen(tmp_path):
     assert len(folder_eval.slicing_specs) == 1  # a plain folder has no species or breed
 
 
+def test_folders_on_cloud_storage_reach_the_example_gen_as_given():
+    """A URI is not a local path to make absolute (gs://b would become ./gs:/b)."""
+    for source, properties in (
+        (configs.OxfordFolderSource(root="gs://bucket/pets"), {"root": "gs://bucket/pets"}),
+        (
+            configs.ImageFolderSource("s3://b/images", "ram://masks", "background=0,pet=1"),
+            {"image_dir": "s3://b/images", "mask_dir": "ram://masks"},
+        ),
+    ):
+        config = configs.PipelineConfig(data=source)
+        by_id = {c.id: c for c in create_pipeline(config).components}
+        exec_properties = by_id["FolderExampleGen"].exec_properties
+        assert {key: exec_properties[key] for key in properties} == properties
+
+
 def test_class_mode_applies_to_trimaps_only():
     config = configs.PipelineConfig(
         data=configs.ImageFolderSource("i", "m", mask_values="background=0,road=1"),
