@@ -12,6 +12,8 @@ Masks are read in the model's own convention unless --mask-values or --mask-pale
 otherwise; their classes are matched to the model's by name. Pairs that cannot be read
 (corrupt files, a mask of another size, unknown mask values) are skipped and listed.
 
+The folders may be URIs (--oxford-dir gs://bucket/pets); the outputs go to a local folder.
+
 With --limit N, N pairs drawn at random (seeded: --seed) from the whole set are scored, not
 the first N by name, which would all be of a few breeds.
 
@@ -36,7 +38,7 @@ from evaluation.metrics import SetMetrics, WorstKept
 from inference.predict import MIN_FREE_MB, describe_skipped
 from models.mask_convention import MaskFormat, mask_class_ids, parse_mask_format
 from pipeline import configs, flags, preflight
-from sources import layouts, oxford_layout
+from sources import files, layouts, oxford_layout
 from sources.image_files import BadFile, SourceError, read_image, read_mask
 
 DEFAULT_OUTPUT_DIR = os.path.join(configs.DEFAULT_OUTPUT_DIR, "evaluation")
@@ -187,7 +189,7 @@ def find_data(args):
     if args.oxford_dir and (args.image_dir or args.mask_dir):
         raise SourceError("Pass --oxford-dir or --image-dir with --mask-dir, not both.")
     if args.oxford_dir:
-        if not os.path.isdir(args.oxford_dir):
+        if not files.isdir(args.oxford_dir):
             raise SourceError(
                 f"--oxford-dir {args.oxford_dir} does not exist (or is not a folder)."
             )
@@ -283,7 +285,7 @@ def _fmt(value) -> str:
 
 
 def _looks_like_oxford(root: str) -> bool:
-    return os.path.isdir(os.path.join(root, "images")) and os.path.isdir(
+    return files.isdir(os.path.join(root, "images")) and files.isdir(
         os.path.join(root, "annotations", "trimaps")
     )
 

@@ -9,7 +9,8 @@ Writes OUTPUT_DIR/masks/NAME.png (one channel, each pixel the stored value of it
 class in the model's convention: for pets the Oxford trimap values 1 = pet,
 2 = background, 3 = border) and OUTPUT_DIR/overlays/NAME.png (the photo blended with the class
 colours). The masks folder can go straight back into `evaluate --mask-dir`, or into training.
-Files that cannot be read are skipped and listed at the end.
+Files that cannot be read are skipped and listed at the end. Images may be read from
+cloud storage (gs://bucket/photos/); the outputs go to a local folder.
 """
 
 # TensorFlow's environment is set by inference/__init__.py, which runs before this module
@@ -25,6 +26,7 @@ from tqdm import tqdm
 import inference
 from evaluation import visualize
 from pipeline import configs, flags, preflight
+from sources import files
 from sources.image_files import BadFile, SourceError, read_image
 from sources.pairs import IMAGE_EXTENSIONS, list_files
 
@@ -40,7 +42,7 @@ def parse_args(argv=None):
         "inputs",
         nargs="+",
         metavar="IMAGE_OR_FOLDER",
-        help="image files, and folders whose images are all predicted",
+        help="image files, and folders whose images are all predicted; paths or URIs (gs://...)",
     )
     inference.add_common_flags(parser)
     parser.add_argument(
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
         # Before the model loads: a folder that takes no files fails in a second.
         preflight.check_output_dir(args.output_dir, flag="--output-dir", min_free_mb=MIN_FREE_MB)
         model = load_model(args.model)
-    except (ModelError, SourceError, preflight.ConfigError) as error:
+    except (ModelError, SourceError, files.StorageError, preflight.ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(model.describe())
@@ -105,9 +107,9 @@ def list_images(inputs):
     """Image paths from files and folders, and the ones that would clash by name."""
     paths, problems, seen = [], [], {}
     for item in inputs:
-        if os.path.isdir(item):
+        if files.isdir(item):
             candidates = list(list_files(item, "images", IMAGE_EXTENSIONS, problems).values())
-        elif os.path.isfile(item):
+        elif files.isfile(item):
             candidates = [item]
         else:
             raise SourceError(f"{item} is neither an image file nor a folder.")

@@ -267,3 +267,22 @@ def test_metrics_are_printed_even_when_they_cannot_be_written(
         f"error: cannot write {output / 'metrics.json'} (No space left on device); "
         "the metrics are above."
     )
+
+
+def test_an_oxford_folder_on_a_filesystem_with_a_scheme_scores_as_on_disk(
+    models_root, oxford_data, tmp_path, capsys
+):
+    """ram:// (TensorFlow's in-memory filesystem, this process only) stands for gs://."""
+    from tests import trap_files
+
+    uri = trap_files.copy_to_ram(oxford_data)
+    assert run(models_root, "--oxford-dir", uri, "--output-dir", tmp_path / "eval") == 0
+    report = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert_scores(report)
+    assert report["data"]["oxford_dir"] == uri
+    assert [item["path"] for item in report["skipped"]] == [f"{uri}/images/c.jpg"]
+    capsys.readouterr()
+    assert run(models_root, "--oxford-dir", f"{uri}/missing") == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: --oxford-dir {uri}/missing does not exist (or is not a folder)."
+    )

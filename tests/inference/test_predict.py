@@ -144,3 +144,24 @@ def test_a_dangling_link_is_reported_not_dropped(models_root, folder_data, tmp_p
     assert code == 0
     out = capsys.readouterr().out
     assert f"broken_1.jpg: a link to {tmp_path / 'gone.jpg'}, which does not exist" in out
+
+
+def test_images_on_a_filesystem_with_a_scheme_are_predicted_as_on_disk(
+    models_root, folder_data, tmp_path
+):
+    """ram:// (TensorFlow's in-memory filesystem, this process only) stands for gs://; the
+    outputs stay local."""
+    from tests import trap_files
+
+    images, _ = folder_data
+    uri = trap_files.copy_to_ram(images)
+    model = ["--model", str(models_root / "pet-segmentation")]
+    runs = {"disk": [images], "ram": [uri], "one_file": [f"{uri}/b.png"]}
+    for name, sources in runs.items():
+        assert predict.main([*sources, *model, "--output-dir", str(tmp_path / name)]) == 0
+    for kind in ("masks", "overlays"):
+        assert sorted(os.listdir(tmp_path / "ram" / kind)) == ["a.png", "b.png", "d.png"]
+        for name in ("a.png", "b.png", "d.png"):
+            written = (tmp_path / "ram" / kind / name).read_bytes()
+            assert written == (tmp_path / "disk" / kind / name).read_bytes()
+        assert os.listdir(tmp_path / "one_file" / kind) == ["b.png"]
