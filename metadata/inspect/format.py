@@ -110,9 +110,14 @@ def artifacts_table(artifacts: list[dict]) -> Group:
 
 
 def short_properties(properties: dict) -> str:
-    """Counts, flags, versions and split names; long strings (paths) stay in --json."""
+    """Counts, flags, versions, split names and the data source; paths and long strings
+    stay in --json."""
     shown = {k: cell_text(v) for k, v in properties.items()}
-    return "  ".join(f"{k}={v}" for k, v in shown.items() if len(v) <= 24 and "/" not in v)
+    return "  ".join(
+        f"{k}={v}"
+        for k, v in shown.items()
+        if (len(v) <= 24 or k == "source") and not v.startswith("/") and "://" not in v
+    )
 
 
 def models_tables(models: list[dict]) -> Group:
@@ -206,9 +211,10 @@ def downstream_tree(nodes: list[dict]) -> Group:
             keys = ", ".join(use["input_keys"])
             took = f"{use['component']} #{use['execution_id']} took it as {keys}"
             if use["state"] != "COMPLETE":
-                took += f" ({use['state'].lower()})"
+                took += f" ({use['state'].lower()}"
+                took += ", made nothing)" if not use["outputs"] else ")"
             shown_under = by_id[placed[use["execution_id"]]]
-            if shown_under is not node:
+            if shown_under is not node and use["outputs"]:
                 where = f"{shown_under['type']} {shown_under['id']}"
                 branch.add(Text(f"{took} (what it made: under {where})", style="dim"))
                 continue

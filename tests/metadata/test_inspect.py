@@ -120,7 +120,10 @@ def test_artifacts_with_uris_on_disk_and_their_producers(capsys, config):
     for output in [("TFDSExampleGen", "examples"), ("StatisticsGen", "statistics")]:
         assert by_output[output]["properties"]["split_names"] == ["train", "eval"]
     row = table_row(table, str(examples["id"]), "Examples")
-    assert "num_examples_eval=16  num_examples_train=32  split_names=train,eval" in row
+    assert (
+        "num_examples_eval=16  num_examples_train=32  source=TFDS synthetic_pets/tiny/1.1.0  "
+        "split_names=train,eval  synthetic=1"
+    ) in row
 
 
 def test_models_with_metrics_blessing_and_pushes(capsys, config):
