@@ -3,26 +3,34 @@
 The trained model is exported with the signatures of models/signatures.py (its docstring
 lists them), and the model's classes, image size and training settings are written beside
 it (`write_model_metadata`).
+
+Devices (`distribution_strategy`): with more than one visible GPU the model trains under a
+`tf.distribute.MirroredStrategy`, one replica per GPU; otherwise under the default strategy,
+on one device, exactly as without any strategy. `batch_size` is the batch of one replica:
+each step takes batch_size x replicas examples (`global_batch_size`).
 """
 
+import contextlib
 import datetime
 import json
 import math
 import os
 
 import tensorflow as tf
-import tensorflow_transform as tft
 import tf_keras
 from absl import logging
-from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx import v1 as tfx
-from tfx_bsl.public import tfxio
 
 from models import augmentation as augmentation_lib
 from models import features, losses, preprocessing, signatures, training_metrics, unet
 
+# TFX, tf.Transform and tfx-bsl are imported where they are used, by run_fn: train_model
+# (the tests, bench/cross_validate.py) needs none of them, and importing TFX takes 30 s.
 
-def run_fn(fn_args: tfx.components.FnArgs):
+
+def run_fn(fn_args):
+    """TFX's Trainer calls it with a tfx.components.FnArgs."""
+    import tensorflow_transform as tft
+
     config = dict(fn_args.custom_config or {})
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     image_shape = tf_transform_output.transformed_feature_spec()[
@@ -31,22 +39,22 @@ def run_fn(fn_args: tfx.components.FnArgs):
     image_size = int(image_shape[0])
     convention = preprocessing.mask_convention_from_config(config)
     class_names = convention.class_names
-    batch_size = int(config["batch_size"])
     tf_keras.utils.set_random_seed(int(config["seed"]))
+    strategy = distribution_strategy()
+    batch_size = global_batch_size(config, strategy)
 
     train_examples = _load_examples(fn_args.train_files, fn_args.data_accessor, tf_transform_output)
     eval_examples = _load_examples(fn_args.eval_files, fn_args.data_accessor, tf_transform_output)
     num_train = _count(train_examples)
     epochs = int(config["epochs"])
-    steps_per_epoch = max(1, math.ceil(num_train / batch_size))
-    if fn_args.train_steps:  # An explicit step budget wins; it is split into the epochs.
-        steps_per_epoch = max(1, math.ceil(fn_args.train_steps / epochs))
+    steps = epoch_steps(num_train, batch_size, epochs, fn_args.train_steps)
     logging.info(
-        "Training on %d examples: %d epochs of %d steps, batch %d, image %dx%d, classes %s.",
+        "Training on %d examples: %d epochs of %d steps, batch %d (%s), image %dx%d, classes %s.",
         num_train,
         epochs,
-        steps_per_epoch,
+        steps,
         batch_size,
+        describe_replicas(strategy, config),
         image_size,
         image_size,
         class_names,
@@ -59,7 +67,8 @@ def run_fn(fn_args: tfx.components.FnArgs):
         image_size=image_size,
         num_classes=len(class_names),
         epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
+        steps_per_epoch=steps,
+        strategy=strategy,
         validation_data=eval_dataset,
         callbacks=[
             tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")
@@ -80,22 +89,80 @@ def run_fn(fn_args: tfx.components.FnArgs):
     )
 
 
+def distribution_strategy(devices=None):
+    """The strategy the Trainer trains under.
+
+    devices=None: a MirroredStrategy over every visible GPU when there are several, else the
+    default strategy (one device, the GPU if there is one: what Keras does with no strategy).
+    devices: a MirroredStrategy over these logical devices' names (the tests' two CPUs).
+    """
+    if devices is None:
+        gpus = tf.config.list_logical_devices("GPU")
+        if len(gpus) < 2:
+            return tf.distribute.get_strategy()
+        devices = [gpu.name for gpu in gpus]
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def global_batch_size(config, strategy=None):
+    """The examples of one training step: `batch_size` (one replica's) x replicas."""
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    return int(config["batch_size"]) * replicas
+
+
+def epoch_steps(num_examples, batch_size, epochs, train_steps=None):
+    """Steps of one epoch: one pass over the examples in batches of batch_size (the global
+    batch), or an explicit step budget (train_steps) split into the epochs."""
+    if train_steps:
+        return max(1, math.ceil(train_steps / epochs))
+    return max(1, math.ceil(num_examples / batch_size))
+
+
+def describe_replicas(strategy, config):
+    """For the log: "one device", or "8 on each of 2 replicas: /job:.../GPU:0, ..."."""
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return "one device"
+    devices = ", ".join(strategy.extended.worker_devices)
+    return f"{int(config['batch_size'])} on each of {replicas} replicas: {devices}"
+
+
 def train_model(
-    config, train_examples, *, image_size, num_classes, epochs, steps_per_epoch, **fit_args
+    config,
+    train_examples,
+    *,
+    image_size,
+    num_classes,
+    epochs,
+    steps_per_epoch,
+    strategy=None,
+    **fit_args,
 ):
     """Builds the U-Net of `config` (the Trainer's custom_config) and fits it.
 
     train_examples: unbatched (image, class ids) pairs, as the Transform makes them.
+    strategy: a tf.distribute strategy (`distribution_strategy`) whose scope holds the
+    model, its optimizer and metrics; each step takes `batch_size` examples per replica,
+    which fit splits among them. Each replica's loss is its own batch's (soft Dice over
+    batch_size images, as on one device); Keras divides it by the replicas and sums the
+    gradients, so a step follows their mean. None: no strategy scope at all.
     fit_args go to Keras's fit (validation_data, callbacks). With a pretrained encoder,
     `freeze_encoder_epochs` first trains the decoder alone, so that its random start does
     not wreck the ImageNet features; the encoder then joins in.
     """
     batches = _batches(
         train_examples,
-        int(config["batch_size"]),
+        global_batch_size(config, strategy),
         training=True,
         augmentation=config["augmentation"],
     )
+    # Variables made in the scope (the model's, the optimizer's, the metrics', also those
+    # of the metrics that recompiling makes) are the strategy's: a copy on every replica.
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        return _fit(config, batches, image_size, num_classes, epochs, steps_per_epoch, fit_args)
+
+
+def _fit(config, batches, image_size, num_classes, epochs, steps_per_epoch, fit_args):
     model = build_compiled_model(config, image_size, num_classes, epochs * steps_per_epoch)
     frozen_epochs = min(int(config["freeze_encoder_epochs"]), epochs)
     if frozen_epochs and not model.pretrained_encoder:
@@ -172,6 +239,9 @@ def _load_examples(file_pattern, data_accessor, tf_transform_output):
     why), so the first pass over a split decodes and resizes its images here, with the
     very graph that Transform exported; later epochs read the in-memory cache.
     """
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    from tfx_bsl.public import tfxio
+
     raw_schema = schema_pb2.Schema()
     raw_schema.CopyFrom(tf_transform_output.raw_metadata.schema)
     # Parse only what the preprocessing_fn reads (not labels, file names, boxes).

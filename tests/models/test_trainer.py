@@ -1,11 +1,16 @@
 import dataclasses
+import json
 import logging
+import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from models import trainer, unet
+from models import signatures, trainer, unet
 from pipeline import configs
 from tests.models.weights_files import write_encoder_weights
 
@@ -60,8 +65,8 @@ def tiny_examples():
     return tf.data.Dataset.from_tensor_slices((images, masks))
 
 
-def train_tiny(config, epochs):
-    """train_model on 8 random 64 px examples, 2 steps an epoch: (model, Snapshots)."""
+def train_tiny(config, epochs, steps_per_epoch=2, strategy=None):
+    """train_model on 8 random 64 px examples: (model, Snapshots)."""
     snapshots = Snapshots()
     model = trainer.train_model(
         config,
@@ -69,7 +74,8 @@ def train_tiny(config, epochs):
         image_size=64,
         num_classes=3,
         epochs=epochs,
-        steps_per_epoch=2,
+        steps_per_epoch=steps_per_epoch,
+        strategy=strategy,
         callbacks=[snapshots],
     )
     return model, snapshots
@@ -102,3 +108,74 @@ def test_freezing_an_encoder_trained_from_scratch_is_skipped_with_a_warning(capl
     assert "freeze_encoder_epochs=1 ignored: the encoder has no pretrained weights" in caplog.text
     start, first_epoch = snapshots.encoder
     assert sum(changed(start, first_epoch)) > 0.9 * len(start)  # the encoder trained
+
+
+def test_epoch_steps_and_the_global_batch():
+    class TwoReplicas:
+        num_replicas_in_sync = 2
+
+    config = training_config(batch_size=8)
+    assert trainer.global_batch_size(config) == 8
+    assert trainer.global_batch_size(config, tf.distribute.get_strategy()) == 8
+    assert trainer.global_batch_size(config, TwoReplicas()) == 16
+    # One pass over 100 examples in global batches of 16; or a step budget over the epochs.
+    assert trainer.epoch_steps(100, 16, epochs=3) == 7
+    assert trainer.epoch_steps(100, 16, epochs=3, train_steps=10) == 4
+    assert trainer.epoch_steps(3, 16, epochs=1) == 1
+
+
+def test_without_several_gpus_training_is_what_it_was_without_any_strategy():
+    # This machine has no GPU: the default strategy, one device.
+    strategy = trainer.distribution_strategy()
+    assert strategy is tf.distribute.get_strategy()
+    assert strategy.num_replicas_in_sync == 1
+    # Random augmentation in a parallel map is not repeatable; without it a run is.
+    config = training_config(encoder_weights="none", augmentation="none")
+    weights = []
+    for strategy_or_none in (None, strategy):
+        tf_keras.backend.clear_session()
+        tf_keras.utils.set_random_seed(0)
+        model, _ = train_tiny(config, epochs=1, strategy=strategy_or_none)
+        assert int(model.optimizer.iterations) == 2
+        weights.append([weight.numpy() for weight in model.weights])
+    without, default = weights
+    assert not any(changed(without, default))
+
+
+def test_mirrored_training_on_two_devices_keeps_the_replicas_in_sync_and_exports(tmp_path):
+    # In a process of its own (tests/models/mirrored_training.py says why).
+    root = pathlib.Path(__file__).resolve().parents[2]
+    path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, "PYTHONPATH": path}
+    run = subprocess.run(
+        [sys.executable, str(root / "tests/models/mirrored_training.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=environment,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    facts = json.loads(run.stdout.splitlines()[-1])
+    assert facts["strategy"] == "MirroredStrategy"
+    assert facts["replicas"] == 2
+    assert facts["global_batch_size"] == 4  # batch_size 2 on each replica
+    assert facts["values_per_weight"] == [2]  # every weight has a copy on each device
+    assert facts["mirrored_agree"]
+    assert facts["on_read"] == ["moving_mean", "moving_variance"]
+    assert facts["on_read_is_the_mean"]
+    # One step with the encoder frozen, one after unfreezing (recompiled in the scope).
+    assert facts["iterations"] == 2
+    assert facts["encoder_changed_while_frozen"] == 0
+    assert facts["encoder_changed_after"] > 0.9 * facts["encoder_weights"]
+    # The same signatures as a model trained on one device, serving the trained model.
+    assert facts["signatures"] == sorted(
+        [
+            "serving_default",
+            signatures.MASK_PNG_SIGNATURE,
+            signatures.CLASS_IDS_SIGNATURE,
+            "segment_image",
+            "serving_examples",
+            "transform_features",
+        ]
+    )
+    assert facts["served_minus_model"] < 1e-5
