@@ -21,7 +21,6 @@ import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 import argparse
 import dataclasses
 import json
-import math
 import os
 import statistics
 import sys
@@ -142,9 +141,14 @@ def cross_validate_fold(config, examples, names, args, fold):
     tf_keras.backend.clear_session()
     tf_keras.utils.set_random_seed(training.seed + fold)
     train_examples = tf.data.Dataset.from_tensor_slices((images[train], masks[train]))
-    steps_per_epoch = max(1, math.ceil(len(train) / training.batch_size))
-    if training.train_steps:
-        steps_per_epoch = max(1, math.ceil(training.train_steps / training.epochs))
+    # As the Trainer trains: mirrored over several GPUs, each step batch_size per replica.
+    strategy = trainer.distribution_strategy()
+    steps_per_epoch = trainer.epoch_steps(
+        len(train),
+        trainer.global_batch_size(custom_config, strategy),
+        training.epochs,
+        training.train_steps,
+    )
     convention = configs.mask_convention(config)
     started = time.monotonic()
     model = trainer.train_model(
@@ -154,6 +158,7 @@ def cross_validate_fold(config, examples, names, args, fold):
         num_classes=len(convention.class_names),
         epochs=training.epochs,
         steps_per_epoch=steps_per_epoch,
+        strategy=strategy,
     )
     train_seconds = time.monotonic() - started
     scores = score(
