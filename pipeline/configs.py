@@ -102,7 +102,7 @@ class TrainingConfig:
     # For trimap data: keep 3 classes, or merge the border (models/mask_convention.py).
     class_mode: str = DEFAULT_CLASS_MODE
     epochs: int = 30
-    batch_size: int = 8
+    batch_size: int = 8  # per replica: with N GPUs, a step takes N x batch_size examples
     train_steps: int | None = None  # None: whole epochs; else this many steps in all
     learning_rate: float = 2e-3
     loss: str = "dice"  # "dice", "dice_ce" or "focal" (models/losses.py LOSSES)

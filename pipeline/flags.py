@@ -85,7 +85,11 @@ def add_flags(parser: argparse.ArgumentParser, default_dataset: str = "synthetic
     )
     training_flag("epochs", "passes over the training split", type=int)
     training_flag("train_steps", "total training steps instead of whole epochs", type=int)
-    training_flag("batch_size", "examples per step", type=int)
+    training_flag(
+        "batch_size",
+        "examples per step on one device; with several GPUs, on each of them",
+        type=int,
+    )
     training_flag("image_size", "the Transform's square output side, a multiple of 32", type=int)
     training_flag("class_mode", "trimap, binary_border_as_pet or binary_border_as_background")
     training_flag("learning_rate", "Adam's initial rate, decayed by a cosine", type=float)
