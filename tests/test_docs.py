@@ -17,7 +17,9 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # --version needs no entry: every command here declares one.)
 EXTERNAL_FLAGS = {
     "--platform",
+    "--build-arg",
     "--frozen",
+    "--extra",
     "--logdir",
     "--project",
     "--region",
