@@ -55,6 +55,7 @@ def main(work_dir):
         "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync,
         "global_batch_size": trainer.global_batch_size(config, strategy),
+        "logged": trainer.describe_replicas(strategy, config),
         "values_per_weight": sorted({len(weight.values) for weight in model.weights}),
         "mirrored_agree": all(
             np.array_equal(value.numpy(), weight.values[0].numpy())

@@ -159,6 +159,10 @@ def test_mirrored_training_on_two_devices_keeps_the_replicas_in_sync_and_exports
     assert facts["strategy"] == "MirroredStrategy"
     assert facts["replicas"] == 2
     assert facts["global_batch_size"] == 4  # batch_size 2 on each replica
+    assert facts["logged"] == (
+        "2 on each of 2 replicas: /job:localhost/replica:0/task:0/device:CPU:0, "
+        "/job:localhost/replica:0/task:0/device:CPU:1"
+    )
     assert facts["values_per_weight"] == [2]  # every weight has a copy on each device
     assert facts["mirrored_agree"]
     assert facts["on_read"] == ["moving_mean", "moving_variance"]
