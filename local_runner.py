@@ -5,6 +5,7 @@
     python local_runner.py --oxford-dir ~/data/oxford-iiit-pet   # the archives, unpacked
     python local_runner.py --image-dir imgs/ --mask-dir masks/ --mask-values background=0,pet=1
     python local_runner.py --config configs/photos.toml --epochs 5   # a file, and a flag over it
+    python local_runner.py --beam-arg=--runner=PortableRunner --beam-arg=--job_endpoint=localhost:8099
 
 Everything goes under --output-dir (default ./outputs): the pipeline root, the ML Metadata
 store (metadata.sqlite), the pushed models (serving_model/) and the full log (run.log).
@@ -18,6 +19,7 @@ it resumes from TFX's cache (see docs/reliability.md).
 import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
 import argparse
+import dataclasses
 
 from orchestration.local import run
 from pipeline import configs, flags
@@ -32,12 +34,23 @@ def parse_args(argv=None):
         help="the pipeline root, ML Metadata, the pushed models and run.log "
         f"(default: {configs.DEFAULT_OUTPUT_DIR})",
     )
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="a Beam pipeline argument for StatisticsGen, Transform and the Evaluator, "
+        "repeatable (default: the --config file's beam_pipeline_args, else Beam's in-memory "
+        "runner); see docs/kubeflow.md, Beam on a distributed engine",
+    )
     flags.add_flags(parser)
     return parser.parse_args(argv)
 
 
 def config_from_args(args) -> configs.PipelineConfig:
-    return flags.config_from_args(args, args.output_dir)
+    config = flags.config_from_args(args, args.output_dir)
+    if args.beam_arg:
+        config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
+    return config
 
 
 def main(argv=None):

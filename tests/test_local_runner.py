@@ -107,3 +107,18 @@ def test_a_folder_that_passes_the_sample_but_is_mostly_bad_fails_in_one_message(
     skipped = {entry["path"] for entry in report["skipped"]}
     assert len(skipped) == report["num_skipped"] == num_bad
     assert skipped <= {str(masks / f"img{index:03}.png") for index in bad}
+
+
+def test_beam_args_replace_the_in_memory_runner(tmp_path):
+    def beam_args(*argv):
+        return local_runner.config_from_args(local_runner.parse_args(list(argv))).beam_pipeline_args
+
+    assert beam_args() == configs.PipelineConfig().beam_pipeline_args
+    portable = ("--runner=PortableRunner", "--job_endpoint=localhost:8099")
+    assert beam_args(*[f"--beam-arg={arg}" for arg in portable]) == portable
+    config = tmp_path / "c.toml"
+    config.write_text('beam_pipeline_args = ["--runner=DirectRunner"]\n')
+    assert beam_args("--config", str(config)) == ("--runner=DirectRunner",)
+    assert beam_args("--config", str(config), "--beam-arg=--runner=FlinkRunner") == (
+        "--runner=FlinkRunner",
+    )
