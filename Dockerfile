@@ -55,6 +55,13 @@ ENV PATH=/app/.venv/bin:$PATH \
     TF_USE_LEGACY_KERAS=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     PYTHONUNBUFFERED=1
+# Beam's SDK workers (a worker pool for Flink, Spark or the portable runner; see
+# docs/kubeflow.md, Beam on a distributed engine) unpickle StatisticsGen's code without
+# importing tfx first, so they lack the stand-in tfx puts in place of tfx-bsl's missing
+# sql_util: this .pth installs it in every Python process of the image.
+RUN echo "import orchestration.sql_util_standin" \
+    > /app/.venv/lib/python3.11/site-packages/zz_sql_util_standin.pth \
+    && python -c "import tensorflow_data_validation"
 # Kubeflow Pipelines 2.x runs pods with runAsNonRoot: a numeric non-root user, with a home
 # for the caches TFDS and Keras write.
 RUN useradd --uid 1000 --create-home app
