@@ -26,6 +26,17 @@ EXTERNAL_FLAGS = {
     "--temp_location",
     "--flink_master",
     "--extra_package",
+    # Beam on a distributed engine (docs/kubeflow.md): Beam's pipeline options, its job
+    # service and worker pool, podman run's --user, and the Dockerfile's COPY --from.
+    "--job_endpoint",
+    "--environment_type",
+    "--environment_config",
+    "--spark_master_url",
+    "--sdk_container_image",
+    "--port",
+    "--service_port",
+    "--user",
+    "--from",
 }
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")
