@@ -24,6 +24,7 @@ class Executor(tfx_pusher.Executor):
         pushed = artifact_utils.get_single_instance(output_dict[specs.PUSHED_MODEL_KEY])
         if self._card is not None and pushed.get_int_custom_property("pushed") == 1:
             record_card(pushed, self._card)
+            logging.info("Model card: %s", pushed.get_string_custom_property("model_card"))
 
     def GetModelPath(self, input_dict) -> str:
         """TFX's Pusher calls this once the model is known to be blessed: the model to push
@@ -40,8 +41,7 @@ class Executor(tfx_pusher.Executor):
         )
         staged = os.path.join(self._get_tmp_dir(), "model_with_card")
         io_utils.copy_dir(model_path, staged)
-        markdown, _ = model_card.write(self._card, os.path.join(staged, CARD_DIR))
-        logging.info("Model card: %s", markdown)
+        model_card.write(self._card, os.path.join(staged, CARD_DIR))
         return staged
 
 
