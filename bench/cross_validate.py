@@ -46,6 +46,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         config = flags.config_from_args(args, output_dir=os.devnull)
+        # After the flags and any --config file: either may name the folder.
+        if isinstance(config.data, configs.TFDSSource):
+            raise flags.FlagError(
+                "cross-validation reads a folder: pass --oxford-dir or --image-dir "
+                "(or give one in the --config file's [data])"
+            )
         print(preflight.check(config))  # the runners' checks: settings, weights, the folder
     except (flags.FlagError, preflight.ConfigError) as error:
         print(f"Configuration error: {error}", file=sys.stderr)
@@ -71,10 +77,7 @@ def parse_args(argv):
         "--name", help="the recipe's name in the results (default: the settings it changes)"
     )
     parser.add_argument("--results", default=RESULTS, help=f"(default: {RESULTS})")
-    args = parser.parse_args(argv)
-    if not (args.oxford_dir or args.image_dir):
-        parser.error("cross-validation reads a folder: pass --oxford-dir or --image-dir")
-    return args
+    return parser.parse_args(argv)
 
 
 def describe(training: configs.TrainingConfig) -> str:

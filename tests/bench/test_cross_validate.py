@@ -59,7 +59,15 @@ def test_cross_validation_scores_every_fold_and_keeps_earlier_recipes(tmp_path, 
 
 
 def test_a_source_other_than_a_folder_is_refused(capsys):
-    with pytest.raises(SystemExit) as exit:
-        cross_validate.main(["--dataset", "synthetic_pets_tiny"])
-    assert exit.value.code == 2
+    assert cross_validate.main(["--dataset", "synthetic_pets_tiny"]) == 2
     assert "pass --oxford-dir or --image-dir" in capsys.readouterr().err
+
+
+def test_the_folder_may_come_from_a_config_file(tmp_path, capsys):
+    missing = tmp_path / "not-there"
+    config_file = tmp_path / "cv.toml"
+    config_file.write_text(f'[data]\noxford_dir = "{missing}"\n')
+    assert cross_validate.main(["--config", str(config_file)]) == 2
+    error = capsys.readouterr().err
+    # Not refused as "no folder": the file's folder reached the folder checks.
+    assert "pass --oxford-dir" not in error and str(missing) in error
