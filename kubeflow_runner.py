@@ -19,7 +19,6 @@ the same path in every pod. The settings are checked before anything is compiled
 import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
 import argparse
-import dataclasses
 
 from orchestration.kubeflow import compiler
 from pipeline import flags, preflight
@@ -45,13 +44,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--spec", help="where to write the spec (default: pipeline.yaml; for vertex, .json)"
     )
-    parser.add_argument(
-        "--beam-arg",
-        action="append",
-        default=[],
-        help="a Beam pipeline argument for every Beam-powered component, repeatable "
-        "(default: the --config file's beam_pipeline_args, else Beam's in-memory runner)",
-    )
+    flags.add_beam_arg_flag(parser)
     resources = parser.add_argument_group("resources (default: the cluster's)")
     resources.add_argument(
         "--cpu", help="CPUs for every task, e.g. 2 or 500m (default: the cluster's)"
@@ -93,8 +86,7 @@ def main(argv=None):
     )
     try:
         config = flags.config_from_args(args, args.output_dir, default_output_dir=None)
-        if args.beam_arg:
-            config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
+        config = flags.with_beam_args(config, args)
         # What needs no data: the data may be readable only from the cluster.
         preflight.check_settings(config)
         compiler.check(config, args.target, spec_path, resources)

@@ -19,7 +19,6 @@ it resumes from TFX's cache (see docs/reliability.md).
 import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 
 import argparse
-import dataclasses
 
 from orchestration.local import run
 from pipeline import configs, flags
@@ -34,22 +33,14 @@ def parse_args(argv=None):
         help="the pipeline root, ML Metadata, the pushed models and run.log "
         f"(default: {configs.DEFAULT_OUTPUT_DIR})",
     )
-    parser.add_argument(
-        "--beam-arg",
-        action="append",
-        default=[],
-        help="a Beam pipeline argument for StatisticsGen, Transform and the Evaluator, "
-        "repeatable (default: the --config file's beam_pipeline_args, else Beam's in-memory "
-        "runner); see docs/kubeflow.md, Beam on a distributed engine",
-    )
+    flags.add_beam_arg_flag(parser)
     flags.add_flags(parser)
     return parser.parse_args(argv)
 
 
 def config_from_args(args) -> configs.PipelineConfig:
     config = flags.config_from_args(args, args.output_dir)
-    if args.beam_arg:
-        config = dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
+    config = flags.with_beam_args(config, args)
     return config
 
 

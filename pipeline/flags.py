@@ -163,6 +163,25 @@ def add_folder_flags(group, unset_masks: str = RUNNER_MASKS):
     )
 
 
+def add_beam_arg_flag(parser: argparse.ArgumentParser):
+    """--beam-arg, repeatable: the runners' Beam pipeline arguments (with_beam_args)."""
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="a Beam pipeline argument for StatisticsGen, Transform and the Evaluator, "
+        "repeatable (default: the --config file's beam_pipeline_args, else Beam's in-memory "
+        "runner); see docs/kubeflow.md, Beam on a distributed engine",
+    )
+
+
+def with_beam_args(config: configs.PipelineConfig, args) -> configs.PipelineConfig:
+    """The config with --beam-arg's arguments, which replace the file's and the default."""
+    if not args.beam_arg:
+        return config
+    return dataclasses.replace(config, beam_pipeline_args=tuple(args.beam_arg))
+
+
 def add_version_flag(parser: argparse.ArgumentParser):
     """--version: the project's version and, in a git checkout, its commit (pipeline/version.py),
     printed without importing TensorFlow."""
