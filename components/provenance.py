@@ -13,6 +13,7 @@ import json
 import os
 
 import tensorflow as tf
+from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components import examples_io
@@ -42,7 +43,7 @@ def build_model_card(pipeline_name, model, examples, evaluation, blessing=None):
         "synthetic": bool(examples.get_int_custom_property(examples_io.SYNTHETIC_PROPERTY)),
         "examples": {
             split: examples.get_int_custom_property(f"num_examples_{split}")
-            for split in json.loads(examples.split_names or "[]")
+            for split in artifact_utils.decode_split_names(examples.split_names)
         },
         "uri": examples.uri,
         "mlmd_id": examples.id,
