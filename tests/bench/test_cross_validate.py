@@ -71,3 +71,53 @@ def test_the_folder_may_come_from_a_config_file(tmp_path, capsys):
     error = capsys.readouterr().err
     # Not refused as "no folder": the file's folder reached the folder checks.
     assert "pass --oxford-dir" not in error and str(missing) in error
+
+
+def test_every_epoch_records_the_learning_curve_and_the_time_to_quality(tmp_path):
+    oxford_dir = trap_files.generated_oxford_folder(str(tmp_path / "oxford"), 6, num_test=0)
+    results = tmp_path / "cv.json"
+    flags = ["--oxford-dir", oxford_dir, "--folds", "2", "--results", str(results)]
+    flags += ["--epochs", "3", "--train-steps", "3", "--image-size", "64", "--alpha", "0.35"]
+    flags += ["--encoder-weights", "none", "--batch-size", "2", "--every-epoch"]
+
+    assert cross_validate.main([*flags, "--name", "curve", "--target-dice", "0"]) == 0
+
+    result = json.loads(results.read_text())["recipes"]["curve"]
+    for fold in result["per_fold"]:
+        points = fold["per_epoch"]
+        assert [point["epoch"] for point in points] == [1, 2, 3]
+        seconds = [point["train_seconds"] for point in points]
+        assert 0 < seconds[0] < seconds[1] < seconds[2]
+        # Both count from the same start, without the scoring between epochs: the whole
+        # training ends where the curve's last epoch ends.
+        assert fold["train_seconds"] == pytest.approx(seconds[-1], abs=0.5)
+        # After the last epoch the curve scores the model that the fold's scores score.
+        assert points[-1]["mean_dice"] == pytest.approx(fold["plain"]["mean_dice"])
+    curve = result["per_epoch"]
+    assert curve[1]["foreground_dice"] == pytest.approx(
+        np.mean([fold["per_epoch"][1]["foreground_dice"] for fold in result["per_fold"]])
+    )
+    # Any model reaches a target of 0 after its first epoch.
+    assert result["time_to_quality"]["epoch"] == 1
+    assert result["time_to_quality"]["train_seconds"] == curve[0]["train_seconds"]
+
+
+def test_time_to_quality_is_the_first_epoch_whose_mean_reaches_the_target():
+    curve = [
+        {"epoch": 1, "train_seconds": 10.0, "foreground_dice": 0.5, "mean_dice": 0.4},
+        {"epoch": 2, "train_seconds": 20.0, "foreground_dice": 0.78, "mean_dice": 0.6},
+        {"epoch": 3, "train_seconds": 30.0, "foreground_dice": 0.76, "mean_dice": 0.6},
+        {"epoch": 4, "train_seconds": 40.0, "foreground_dice": 0.80, "mean_dice": 0.7},
+    ]
+    reached = cross_validate.time_to_quality(curve, 0.771)
+    assert reached == {
+        "target_foreground_dice": 0.771,
+        "reached": True,
+        "epoch": 2,
+        "train_seconds": 20.0,
+        "of_all_training": 0.5,
+    }
+    assert cross_validate.time_to_quality(curve, 0.9)["reached"] is False
+    assert "not reached" in cross_validate.format_time_to_quality(
+        cross_validate.time_to_quality(curve, 0.9)
+    )
