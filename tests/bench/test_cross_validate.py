@@ -90,16 +90,18 @@ def test_every_epoch_records_the_learning_curve_and_the_time_to_quality(tmp_path
         assert 0 < seconds[0] < seconds[1] < seconds[2]
         # Both count from the same start, without the scoring between epochs: the whole
         # training ends where the curve's last epoch ends.
-        assert fold["train_seconds"] == pytest.approx(seconds[-1], abs=0.5)
+        # (Keras's teardown after the last epoch is the difference.)
+        assert seconds[-1] <= fold["train_seconds"] <= seconds[-1] + 5
         # After the last epoch the curve scores the model that the fold's scores score.
         assert points[-1]["mean_dice"] == pytest.approx(fold["plain"]["mean_dice"])
     curve = result["per_epoch"]
     assert curve[1]["foreground_dice"] == pytest.approx(
         np.mean([fold["per_epoch"][1]["foreground_dice"] for fold in result["per_fold"]])
     )
-    # Any model reaches a target of 0 after its first epoch.
-    assert result["time_to_quality"]["epoch"] == 1
-    assert result["time_to_quality"]["train_seconds"] == curve[0]["train_seconds"]
+    # Any model reaches a target of 0 after its first epoch, and stays there.
+    reached = result["time_to_quality"]
+    assert reached["first"]["epoch"] == reached["held_from"]["epoch"] == 1
+    assert reached["first"]["train_seconds"] == curve[0]["train_seconds"]
 
 
 def test_time_to_quality_is_the_first_epoch_whose_mean_reaches_the_target():
@@ -113,10 +115,13 @@ def test_time_to_quality_is_the_first_epoch_whose_mean_reaches_the_target():
     assert reached == {
         "target_foreground_dice": 0.771,
         "reached": True,
-        "epoch": 2,
-        "train_seconds": 20.0,
-        "of_all_training": 0.5,
+        # Reached at epoch 2, below again at 3, above from 4 to the end.
+        "first": {"epoch": 2, "train_seconds": 20.0, "of_all_training": 0.5},
+        "held_from": {"epoch": 4, "train_seconds": 40.0, "of_all_training": 1.0},
     }
+    assert cross_validate.format_time_to_quality(reached) == (
+        "fg Dice 0.771: epoch 2, 20 s (held from 4, 40 s)"
+    )
     assert cross_validate.time_to_quality(curve, 0.9)["reached"] is False
     assert "not reached" in cross_validate.format_time_to_quality(
         cross_validate.time_to_quality(curve, 0.9)
