@@ -201,11 +201,13 @@ def batches_of(tensor_or_list, batch_size):
 
 
 def interleaved(sides, calls, rounds, warmup_calls):
-    """{side: per-round images/s}, {side: per-call seconds}; sides {name: (fn, inputs, batch)}.
+    """{side: per-round images/s}, {side: per-call seconds}, {side: CPU cores busy};
+    sides {name: (fn, inputs, batch)}.
 
     The sides alternate call by call (A, B, A, B, ...; which goes first rotates), so that
     a disturbance from another process falls on both alike; each call takes the next
-    input, cycling.
+    input, cycling. Cores busy: this process's CPU time during a side's calls (all its
+    threads) over their wall time; on 2 cores, 2.0 means no core was left idle.
     """
     for fn, inputs, _ in sides.values():
         for index in range(warmup_calls):
@@ -213,18 +215,21 @@ def interleaved(sides, calls, rounds, warmup_calls):
     names = list(sides)
     rates = {name: [] for name in names}
     latencies = {name: [] for name in names}
+    cpu_seconds = {name: 0.0 for name in names}
     for _ in range(rounds):
         seconds = {name: [] for name in names}
         for index in range(calls):
             for name in names[index % len(names) :] + names[: index % len(names)]:
                 fn, inputs, _ = sides[name]
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 _finish(fn(inputs[index % len(inputs)]))
                 seconds[name].append(time.perf_counter() - start)
+                cpu_seconds[name] += time.process_time() - cpu_start
         for name in names:
             rates[name].append(calls * sides[name][2] / sum(seconds[name]))
             latencies[name].extend(seconds[name])
-    return rates, latencies
+    cores = {name: cpu_seconds[name] / sum(latencies[name]) for name in names}
+    return rates, latencies, cores
 
 
 def median_rate(latencies, batch_size):
@@ -254,7 +259,16 @@ HEADER = [
     "bare p50 ms",
     "bare p95 ms",
 ]
-PROFILE_HEADER = ["images", "batch", "stage", "ms/call", "ms/image", "img/s", "vs bare"]
+PROFILE_HEADER = [
+    "images",
+    "batch",
+    "stage",
+    "ms/call",
+    "ms/image",
+    "img/s",
+    "vs bare",
+    "cores busy",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -374,7 +388,7 @@ def compare_with_bare_model(
     set_name, batch_size, encoded_batches, input_batches, functions, protocol
 ):
     """The measurement: the signature's images/s and latency against the bare model's."""
-    rates, latencies = interleaved(
+    rates, latencies, cores = interleaved(
         {
             "signature": (functions["signature"], encoded_batches, batch_size),
             "bare": (functions["bare"], input_batches, batch_size),
@@ -397,6 +411,7 @@ def compare_with_bare_model(
                 "images_per_second_rounds": rates[side],
                 "latency_ms_p50": percentile_ms(latencies[side], 50),
                 "latency_ms_p95": percentile_ms(latencies[side], 95),
+                "cpu_cores_busy": cores[side],
                 "calls": len(latencies[side]),
             }
             for side in rates
@@ -420,7 +435,7 @@ def profile_stages(set_name, batch_size, encoded_batches, input_batches, functio
             batch_size,
         ),
     }
-    stage_rates, stage_latencies = interleaved(
+    stage_rates, stage_latencies, stage_cores = interleaved(
         stages, protocol.calls[batch_size], protocol.profile_rounds, 1
     )
     bare_stage_rate = median_rate(stage_latencies["bare model"], batch_size)
@@ -436,6 +451,7 @@ def profile_stages(set_name, batch_size, encoded_batches, input_batches, functio
                 "images_per_second_of_median_call": rate,
                 "images_per_second_rounds": stage_rates[stage],
                 "throughput_vs_bare_model": rate / bare_stage_rate,
+                "cpu_cores_busy": stage_cores[stage],
             }
         )
     return profiles
@@ -468,6 +484,7 @@ def profile_row(profile):
         ms_call / profile["batch_size"],
         profile["images_per_second_of_median_call"],
         profile["throughput_vs_bare_model"],
+        profile["cpu_cores_busy"],
     ]
 
 

@@ -1,6 +1,7 @@
 """The Transform, Trainer-input and serving benchmarks, --quick, on a tiny pipeline run."""
 
 import math
+import os
 
 from tests.bench.conftest import run_benchmark
 
@@ -50,4 +51,8 @@ def test_serving_measures_the_signature_against_the_bare_model(tiny_run, tmp_pat
         assert 0 < row["ratio"] < 2
         for side in ("signature", "bare"):
             assert row[side]["latency_ms_p95"] >= row[side]["latency_ms_p50"] > 0
+            # CPU time over wall time of this process: some core was busy, and no more
+            # cores than the machine has.
+            assert 0 < row[side]["cpu_cores_busy"] <= os.cpu_count() + 0.1
+    assert all(0 < stage["cpu_cores_busy"] for stage in results["profile"])
     assert results["inputs"]["image_size"] == 64
