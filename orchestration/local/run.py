@@ -12,6 +12,7 @@ import time
 import traceback
 
 from metadata import run_summary
+from orchestration import sql_util_standin
 from orchestration.local import progress, run_guard
 from pipeline import configs, preflight
 from sources.image_files import SourceError
@@ -42,7 +43,9 @@ def run(config: configs.PipelineConfig, log_path: str) -> run_summary.RunSummary
             contextlib.redirect_stderr(log),
         ):
             compiled = compiler.Compiler().compile(pipeline)
-        tfx.orchestration.LocalDagRunner().run_with_ir(compiled)
+        # Beam's multi_processing SDK workers import TFDV without tfx: they need the stand-in.
+        with sql_util_standin.in_child_processes():
+            tfx.orchestration.LocalDagRunner().run_with_ir(compiled)
         return run_summary.summarize(config.metadata_path, config.pipeline_name)
 
 
