@@ -21,10 +21,10 @@ The SDK workers need tfx-bsl's missing `sql_util` stand-in: a fresh Python proce
 `import tensorflow_data_validation` with `cannot import name 'sql_util'` unless it imports
 tfx first (docs/development.md), and a worker unpickles TFDV's code (StatisticsGen's
 DoFns, coders in TFMA's pipeline) without importing tfx. The image loads
-orchestration/sql_util_standin.py in every process from a .pth file (Dockerfile); this
-venv does not, so the bench does the same for its workers: PYTHONPATH gets
-bench/outputs/beam_modes/worker_site/, whose sitecustomize.py imports the stand-in
-(--no-worker-standin leaves it out, and multi_processing fails). The JSON records whether
+orchestration/sql_util_standin.py in every process from a .pth file (Dockerfile); a local
+run gives it to the processes it starts (`in_child_processes`: PYTHONPATH gets a folder
+whose sitecustomize.py imports it), and so does the bench (--no-worker-standin leaves it
+out, and multi_processing fails). The JSON records whether
 a fresh process imports TFDV with and without it (worker_import_check).
 
 What is measured. For each component, the wall seconds of its executor's construction and
@@ -108,14 +108,6 @@ EVALUATOR_RATIO_NEEDED = 1.15
 STATISTICS_GEN_RATIO_NEEDED = 1.0
 MODE_FLAGS = ("--direct_running_mode", "--direct_num_workers")
 BASELINE_KEY = "baseline_model"
-# A folder put on the SDK workers' PYTHONPATH: its sitecustomize.py loads the sql_util
-# stand-in at their start, as the image's .pth file does for every process there.
-WORKER_SITE_DIR = os.path.join(SCRATCH_DIR, "worker_site")
-WORKER_SITE_CODE = (
-    "# Written by bench/beam_modes.py: Beam's SDK workers get tfx-bsl's missing sql_util\n"
-    "# (orchestration/sql_util_standin.py), as the image's .pth gives every process.\n"
-    "import orchestration.sql_util_standin  # noqa: F401\n"
-)
 # What a worker process does first when it unpickles StatisticsGen's or TFMA's code.
 WORKER_IMPORT = "import tensorflow_data_validation"
 # In the command line of Beam's SDK worker processes.
@@ -258,22 +250,11 @@ def with_examples(inputs: dict, examples) -> dict:
 @contextlib.contextmanager
 def worker_standin(enabled: bool):
     """With the sql_util stand-in in every Python process started meanwhile (the SDK
-    workers): PYTHONPATH gets a folder whose sitecustomize.py imports it."""
-    if not enabled:
+    workers), as a local run gives it (orchestration/sql_util_standin.py)."""
+    from orchestration import sql_util_standin
+
+    with sql_util_standin.in_child_processes() if enabled else contextlib.nullcontext():
         yield
-        return
-    os.makedirs(WORKER_SITE_DIR, exist_ok=True)
-    with open(os.path.join(WORKER_SITE_DIR, "sitecustomize.py"), "w") as file:
-        file.write(WORKER_SITE_CODE)
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([WORKER_SITE_DIR, *([saved] if saved else [])])
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
 
 
 def worker_import_check() -> dict:
