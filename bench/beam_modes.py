@@ -78,7 +78,6 @@ import models  # noqa: F401  # isort: skip - first, for TensorFlow's environment
 import argparse
 import contextlib
 import gc
-import glob
 import logging
 import os
 import shutil
@@ -90,7 +89,7 @@ import traceback
 import psutil
 
 from bench import common
-from bench.transform import output_to
+from bench.transform import output_to, split_files
 from pipeline import component_ids, configs, flags
 
 NAME = "beam_modes"
@@ -205,10 +204,6 @@ def find_inputs(output_dir: str, components: dict) -> dict:
                 )
             inputs[component_id][key] = [tfx_artifact(found, classes[key])]
     return inputs
-
-
-def split_files(examples_uri: str, split: str) -> list[str]:
-    return sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
 
 
 def cut_examples(examples, limit: int, uri: str):
